@@ -1,0 +1,35 @@
+"""`seqsi` command line. Each subcommand lives in its own module, which provides
+`add_arguments(parser)` and `run(args) -> int`; it is imported only when used."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "certify": ("seqsi.invariance.certify", "audit a model layer by layer for its photometric guarantee"),
+    "gallery": ("seqsi.photometric.gallery", "PNG of an image or volume under every corruption of a suite"),
+    "demo": ("seqsi.demo", "the paper's comparison in miniature on embedded real data"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="seqsi", description="Photometrically robust neural networks (SEqSI).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        args = parser.parse_args(argv[:1] or ["-h"])  # prints help or the unknown-command error
+        return 2
+    module_name, help_text = COMMANDS[argv[0]]
+    module = importlib.import_module(module_name)
+    cmd = argparse.ArgumentParser(prog=f"seqsi {argv[0]}", description=help_text)
+    module.add_arguments(cmd)
+    args = cmd.parse_args(argv[1:])
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
