@@ -1,9 +1,11 @@
 """`seqsi` command line. Each subcommand lives in its own module, which provides
-`add_arguments(parser)` and `run(args) -> int`; it is imported only when used."""
+`add_arguments(parser)` and `run(args) -> int`; it is imported only when used.
+Bad input (ValueError, OSError) prints one line and exits 2; SEQSI_DEBUG=1 shows the traceback."""
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help)
@@ -28,7 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     cmd = argparse.ArgumentParser(prog=f"seqsi {argv[0]}", description=help_text)
     module.add_arguments(cmd)
     args = cmd.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, OSError) as err:  # bad input: one clear line, no traceback
+        if os.environ.get("SEQSI_DEBUG"):
+            raise
+        print(f"seqsi {argv[0]}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -46,6 +46,23 @@ def constrain(weight: torch.Tensor, kernel_sum: float, reparam: str = "avg") -> 
     return flat.view_as(weight)
 
 
+def unconstrain(kernel: torch.Tensor, reparam: str = "avg") -> torch.Tensor:
+    """A free weight w whose constrained kernel is `kernel` with its mean replaced by s/n.
+
+    Lets `convert` keep a pretrained kernel: its best sum-constrained approximation
+    (the mean removed) is what the new layer computes, in either reparametrisation.
+    """
+    flat = kernel.flatten(1)
+    target = flat - flat.mean(dim=1, keepdim=True)  # the zero-sum part
+    if reparam == "avg":
+        return target.view_as(kernel).clone()
+    check_reparam(reparam)
+    # roll(w, 1) - w = t  <=>  w[i] = w[i-1] - t[i], with w[0] = 0 (t sums to 0, so i = 0 closes).
+    w = -torch.cumsum(target, dim=1)
+    w = w - w[:, :1]
+    return w.view_as(kernel)
+
+
 class ConstrainedWeight(nn.Module):
     """Base for modules with a constrained `weight`; owns the eval-mode kernel cache."""
 

@@ -1,0 +1,217 @@
+"""Each layer keeps its photometric identity to 1e-10 in float64; plain layers do not."""
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqsi.invariance import relative_error
+from seqsi.nn import (AffineUpsample, ConvexSum, SortPool, SumToOneConv, SumToOneLinear, ZeroSumConv, constrain,
+                      make_norm, pixel_shuffle)
+from seqsi.nn.constrained import unconstrain
+
+SCALES = st.one_of(st.sampled_from([0.01, 255.0]), st.floats(0.01, 255.0))
+SHIFTS = st.one_of(st.sampled_from([-100.0, 100.0]), st.floats(-100.0, 100.0))
+conv_cases = st.fixed_dictionaries({
+    "dims": st.integers(1, 3), "kernel": st.integers(1, 4), "stride": st.integers(1, 2),
+    "dilation": st.integers(1, 2), "groups": st.sampled_from([1, 2]), "reparam": st.sampled_from(["avg", "telescopic"]),
+    "a": SCALES, "b": SHIFTS,
+})
+
+
+def _input(dims, channels=4, n=2):
+    size = {1: 11, 2: 9, 3: 6}[dims]
+    return torch.rand(n, channels, *([size] * dims), dtype=torch.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases)
+def test_zero_sum_conv_is_shift_invariant_scale_equivariant(c):
+    conv = ZeroSumConv(c["dims"], 4, 6, c["kernel"], stride=c["stride"], dilation=c["dilation"],
+                       groups=c["groups"], reparam=c["reparam"]).double()
+    x = _input(c["dims"])
+    assert relative_error(conv(c["a"] * x + c["b"]), c["a"] * conv(x)) <= 1e-10
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases)
+def test_sum_to_one_conv_is_affine_equivariant(c):
+    conv = SumToOneConv(c["dims"], 4, 6, c["kernel"], stride=c["stride"], dilation=c["dilation"],
+                        groups=c["groups"], reparam=c["reparam"]).double()
+    x = _input(c["dims"])
+    assert relative_error(conv(c["a"] * x + c["b"]), c["a"] * conv(x) + c["b"]) <= 1e-10
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_plain_conv_fails_the_same_checks(dims):
+    conv = nn.Conv1d if dims == 1 else nn.Conv2d if dims == 2 else nn.Conv3d
+    plain = conv(4, 6, 3, padding=1, padding_mode="reflect").double()
+    no_bias = conv(4, 6, 3, padding=1, padding_mode="reflect", bias=False).double()
+    x, a, b = _input(dims), 3.0, 5.0
+    assert relative_error(plain(a * x + b), a * plain(x)) > 1e-2
+    assert relative_error(plain(a * x + b), a * plain(x) + b) > 1e-2
+    assert relative_error(no_bias(a * x + b), a * no_bias(x)) > 1e-2
+
+
+def test_zero_padding_breaks_a_zero_sum_kernel():
+    conv = ZeroSumConv(2, 3, 4, 3, padding_mode="zeros").double()
+    x = _input(2, 3)
+    assert relative_error(conv(3 * x + 5), 3 * conv(x)) > 1e-3
+
+
+@pytest.mark.parametrize("reparam", ["avg", "telescopic"])
+@pytest.mark.parametrize("kernel_sum", [0.0, 1.0])
+def test_constraint_sums_and_inverse(reparam, kernel_sum):
+    w = torch.randn(5, 3, 3, 3, dtype=torch.float64)
+    k = constrain(w, kernel_sum, reparam)
+    assert torch.allclose(k.flatten(1).sum(1), torch.full((5,), kernel_sum, dtype=torch.float64), atol=1e-12)
+    # unconstrain recovers a free weight for any target kernel (used by convert to keep weights)
+    target = torch.randn(5, 3, 3, 3, dtype=torch.float64)
+    rebuilt = constrain(unconstrain(target, reparam), kernel_sum, reparam)
+    expected = target - target.flatten(1).mean(1).view(5, 1, 1, 1) + kernel_sum / 27
+    assert torch.allclose(rebuilt, expected, atol=1e-12)
+
+
+def test_telescopic_differs_from_avg():
+    w = torch.randn(2, 9, dtype=torch.float64)
+    assert not torch.allclose(constrain(w, 0.0, "avg"), constrain(w, 0.0, "telescopic"))
+
+
+@settings(max_examples=20, deadline=None)
+@given(dims=st.integers(1, 3), a=SCALES, b=SHIFTS)
+def test_affine_upsample(dims, a, b):
+    up = AffineUpsample(dims, 4, 3).double()
+    x = _input(dims)
+    y = up(x)
+    assert y.shape == (2, 3, *[2 * s for s in x.shape[2:]])
+    assert relative_error(up(a * x + b), a * y + b) <= 1e-10
+
+
+def test_pixel_shuffle_matches_torch_in_2d_and_inverts_in_3d():
+    x = torch.randn(2, 12, 3, 5)
+    assert torch.equal(pixel_shuffle(x, 2), nn.functional.pixel_shuffle(x, 2))
+    v = torch.arange(2 * 8 * 2 * 3 * 4, dtype=torch.float32).reshape(2, 8, 2, 3, 4)
+    y = pixel_shuffle(v, 2)
+    assert y.shape == (2, 1, 4, 6, 8)
+    # output voxel (2i+r1, 2j+r2, 2k+r3) comes from input channel r1*4 + r2*2 + r3 at (i, j, k)
+    assert y[1, 0, 2 * 1 + 1, 2 * 2 + 0, 2 * 3 + 1] == v[1, 1 * 4 + 0 * 2 + 1, 1, 2, 3]
+    with pytest.raises(ValueError, match="not divisible"):
+        pixel_shuffle(torch.randn(1, 6, 2, 2, 2), 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=SCALES, b=SHIFTS)
+def test_sort_pool_commutes_with_positive_affine_maps(a, b):
+    pool = SortPool(6)
+    x = torch.randn(3, 6, 5, 5, dtype=torch.float64)
+    y = pool(x)
+    assert torch.equal(y[:, 0::2], torch.minimum(x[:, 0::2], x[:, 1::2]))
+    assert torch.equal(y[:, 1::2], torch.maximum(x[:, 0::2], x[:, 1::2]))
+    assert relative_error(pool(a * x + b), a * y + b) <= 1e-12
+    relu = nn.ReLU()
+    assert relative_error(relu(3 * x + 0.5), 3 * relu(x) + 0.5) > 1e-2  # a ReLU's kink does not move with b
+
+
+def test_sort_pool_rejects_odd_channels():
+    with pytest.raises(ValueError, match="channels must be even, got 5"):
+        SortPool(5)
+
+
+def test_convex_sum_stays_in_unit_interval_and_is_affine():
+    merge = ConvexSum().double()
+    with torch.no_grad():
+        merge.logit.fill_(40.0)
+    assert 0.0 <= merge.alpha.item() <= 1.0
+    with torch.no_grad():
+        merge.logit.fill_(-0.7)
+    s, t = torch.randn(2, 4, 5, dtype=torch.float64), torch.randn(2, 4, 5, dtype=torch.float64)
+    assert relative_error(merge(3 * s + 2, 3 * t + 2), 3 * merge(s, t) + 2) <= 1e-12
+    assert relative_error((3 * s + 2) + (3 * t + 2), 3 * (s + t) + 2) > 1e-2  # a plain sum doubles b
+
+
+def test_sum_to_one_linear():
+    lin = SumToOneLinear(8, 3).double()
+    x = torch.randn(4, 8, dtype=torch.float64)
+    assert relative_error(lin(0.01 * x + 100), 0.01 * lin(x) + 100) <= 1e-10
+
+
+def _constrained_layers():
+    return [ZeroSumConv(2, 3, 4, 3), SumToOneConv(3, 2, 4, 3, reparam="telescopic"), SumToOneLinear(5, 2),
+            AffineUpsample(1, 4, 2), ConvexSum()]
+
+
+def _sample_input(layer):
+    if isinstance(layer, SumToOneLinear):
+        return (torch.randn(2, 5),)
+    if isinstance(layer, ConvexSum):
+        return torch.randn(2, 3), torch.randn(2, 3)
+    dims = 1 if isinstance(layer, AffineUpsample) else layer.dims
+    return (torch.randn(2, layer[0].in_channels if dims == 1 else layer.in_channels, *([6] * dims)),)
+
+
+@pytest.mark.parametrize("layer", _constrained_layers(), ids=lambda m: type(m).__name__)
+def test_gradients_reach_every_constrained_parameter(layer):
+    layer(*_sample_input(layer)).square().sum().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("layer", _constrained_layers(), ids=lambda m: type(m).__name__)
+def test_state_dict_round_trip(layer, tmp_path):
+    torch.save(layer.state_dict(), tmp_path / "w.pt")
+    twin = _constrained_layers()[[type(m) for m in _constrained_layers()].index(type(layer))]
+    twin.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
+    inputs = _sample_input(layer)
+    assert torch.equal(layer(*inputs), twin(*inputs))
+
+
+def test_eval_cache_is_reused_then_invalidated_by_an_optimizer_step():
+    conv = ZeroSumConv(2, 2, 3, 3)
+    opt = torch.optim.SGD(conv.parameters(), lr=0.5)
+    x = torch.randn(1, 2, 8, 8)
+    conv.eval()
+    with torch.no_grad():
+        first = conv(x)
+        assert conv.kernel() is conv.kernel()  # computed once, reused
+    conv.train()
+    conv(x).square().sum().backward()
+    opt.step()
+    conv.eval()
+    with torch.no_grad():
+        after = conv(x)
+        fresh = nn.functional.conv2d(nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"), constrain(conv.weight, 0.0))
+    assert not torch.allclose(first, after)
+    assert torch.equal(after, fresh)
+    # an in-place change without train() in between is also seen (version counter)
+    with torch.no_grad():
+        conv.weight.mul_(2)
+        assert torch.allclose(conv(x), 2 * after)
+
+
+def test_cache_follows_dtype_changes():
+    conv = ZeroSumConv(1, 1, 2, 3).eval()
+    with torch.no_grad():
+        conv(torch.randn(1, 1, 5))
+        conv.double()
+        assert conv(torch.randn(1, 1, 5, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("kind,cls", [("none", nn.Identity), ("batch", nn.BatchNorm3d), ("instance", nn.InstanceNorm3d),
+                                      ("layer", nn.GroupNorm), ("group", nn.GroupNorm)])
+def test_norm_factory(kind, cls):
+    assert isinstance(make_norm(kind, 3, 48), cls)
+
+
+def test_norm_factory_mix_and_errors():
+    assert isinstance(make_norm("mix", 2, 8, stage=1), nn.InstanceNorm2d)
+    assert isinstance(make_norm("mix", 2, 8, stage=2), nn.BatchNorm2d)
+    assert make_norm("layer", 2, 8).num_groups == 1
+    assert make_norm("group", 2, 48).num_groups == 24
+    with pytest.raises(ValueError, match="norm must be one of"):
+        make_norm("weird", 2, 8)
+
+
+@pytest.mark.parametrize("bad", [0, 4, 2.0, "2"])
+def test_dims_outside_1_to_3_are_rejected(bad):
+    with pytest.raises(ValueError, match="dims must be the number of spatial dimensions, 1, 2 or 3"):
+        ZeroSumConv(bad, 1, 1, 3)
