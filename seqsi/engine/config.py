@@ -1,0 +1,65 @@
+"""Experiment configuration: a YAML file of paper-scale defaults, named presets, overrides.
+
+    defaults (top level of the file)  <-  presets.<name>  <-  --set key.sub=value / flags
+
+Overrides may only name keys that exist, so a typo fails loudly instead of being ignored.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..io import write_text
+
+
+def deep_merge(base: dict, update: dict, where: str = "", allow_new: bool = False) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        path = f"{where}.{key}" if where else key
+        if key not in out and not allow_new:
+            raise ValueError(f"unknown config key {path!r}; known keys here: {sorted(out)}")
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value, path, allow_new)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """'train.epochs=3' -> {'train': {'epochs': 3}} (values parsed as YAML)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"override must look like section.key=value; got {text!r}")
+    nested: Any = yaml.safe_load(value) if value.strip() else None
+    for part in reversed(key.strip().split(".")):
+        nested = {part: nested}
+    return nested
+
+
+def load_config(path: str | Path, preset: str | None = None, overrides: list[dict] | None = None) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"config file {path} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"config file {path} must hold a mapping at the top level")
+    presets = raw.pop("presets", {}) or {}
+    config = raw
+    if preset and preset != "paper":
+        if preset not in presets:
+            raise ValueError(f"config {path} has no preset {preset!r}; presets: {['paper', *presets]}")
+        config = deep_merge(config, presets[preset])
+    for update in overrides or []:
+        config = deep_merge(config, update)
+    config["preset"] = preset or "paper"
+    return config
+
+
+def save_config(path: str | Path, config: dict) -> None:
+    write_text(path, yaml.safe_dump(config, sort_keys=False))
