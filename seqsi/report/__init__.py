@@ -1,0 +1,1 @@
+"""Result tables (CSV, Markdown, LaTeX; mean ± std over seeds) and figures (PNG)."""
