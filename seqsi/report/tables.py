@@ -541,7 +541,11 @@ def aggregate(
             duplicates.append(f"{_describe(row_keys, r)}, {_describe(col_keys, c)}"
                               + (f", {seed_key}={s}" if s is not None else "")
                               + (f" (from {origin} and {source})" if origin and source else ""))
-        got[s] = float(record["value"])
+        _field(record, "value")  # present
+        try:
+            got[s] = float(record["value"])
+        except (TypeError, ValueError):
+            raise ValueError(f"result row value {record['value']!r} is not a number: {dict(record)}") from None
         sources[(r, c, s)] = source
     if duplicates:
         raise ValueError(f"{len(duplicates)} duplicate measurement(s) for metric {metric!r} (is a field that "
