@@ -1,0 +1,217 @@
+"""Cut one patch per particle pick from every tomogram type, split by tomogram (no leakage).
+
+Written under `out` (built in a temporary folder beside it and moved into place when complete)::
+
+    <out>/prepare.json                                  seed, fractions, runs per split, counts, skips
+    <out>/<type>/<split>/metadata.csv                   one row per patch (see METADATA_COLUMNS)
+    <out>/<type>/<split>/patches/<run>__<class>__<k>.npy    float32 (z, y, x)
+    <out>/examples/<type>/<class>.png                   with visualize=True
+
+The split is the same for every type, so the test tomograms of one type are never trained on
+in any other type, and a particle has the same file name in every type folder.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ...io import atomic_dir, write_csv, write_json
+from .layout import CLASSES, DEFAULT_SPACING_DIR, DEFAULT_VOXEL_SPACING, SPLITS, TOMO_TYPES, discover_runs
+from .readers import inside, open_tomogram, read_picks
+
+METADATA_COLUMNS = [
+    "patch", "run", "class_id", "class_name",
+    "centre_z", "centre_y", "centre_x",     # the pick, in voxels of the tomogram
+    "origin_z", "origin_y", "origin_x",     # tomogram voxel of the patch's first voxel
+    "shape_z", "shape_y", "shape_x",
+]
+
+
+def split_runs(runs: Sequence[str], *, seed: int = 42, val_fraction: float = 0.05,
+               test_fraction: float = 0.15) -> dict[str, list[str]]:
+    """Seeded split of tomograms into train/val/test, at least one tomogram in each."""
+    runs = sorted(set(runs))
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(f"split fractions must be in [0, 1) with a sum < 1, got val {val_fraction}, test {test_fraction}")
+    n_val = max(1, round(val_fraction * len(runs)))
+    n_test = max(1, round(test_fraction * len(runs)))
+    if len(runs) - n_val - n_test < 1:
+        raise ValueError(f"{len(runs)} tomograms cannot be split into train/val/test with at least one each: "
+                         f"need at least {n_val + n_test + 1}")
+    order = [runs[i] for i in np.random.default_rng(seed).permutation(len(runs))]
+    return {
+        "val": sorted(order[:n_val]),
+        "test": sorted(order[n_val:n_val + n_test]),
+        "train": sorted(order[n_val + n_test:]),
+    }
+
+
+def patch_origin(centre, shape, size) -> tuple[int, ...]:
+    """First voxel of a `size` patch centred on `centre`, shifted to stay inside `shape`.
+
+    An axis shorter than the patch starts before the volume (negative origin): `cut_patch` pads it.
+    """
+    origin = []
+    for c, s, p in zip(centre, shape, size):
+        start = math.floor(c + 0.5) - p // 2
+        origin.append(min(max(start, 0), s - p) if s >= p else -((p - s) // 2))
+    return tuple(origin)
+
+
+def cut_patch(read: Callable[[tuple[slice, ...]], np.ndarray], shape, centre, size) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Patch of `size` around `centre`; where the volume is too small it is padded with the patch mean."""
+    origin = patch_origin(centre, shape, size)
+    region = tuple(slice(max(o, 0), min(o + p, s)) for o, p, s in zip(origin, size, shape))
+    patch = read(region)
+    if patch.shape != tuple(size):
+        before = [max(0, -o) for o in origin]
+        pad = [(b, p - b - n) for b, p, n in zip(before, size, patch.shape)]
+        patch = np.pad(patch, pad, constant_values=float(patch.mean()) if patch.size else 0.0)
+    return patch.astype(np.float32, copy=False), origin
+
+
+def _as_size(patch_size) -> tuple[int, int, int]:
+    size = (int(patch_size),) * 3 if np.isscalar(patch_size) else tuple(int(p) for p in patch_size)
+    if len(size) != 3 or min(size) < 1:
+        raise ValueError(f"patch_size must be a positive int or 3 ints, got {patch_size}")
+    return size
+
+
+def prepare_classification_data(
+    data_root: str | Path,
+    out: str | Path,
+    *,
+    patch_size=64,
+    tomo_types: Sequence[str] = TOMO_TYPES,
+    classes: Sequence[str] = CLASSES,
+    seed: int = 42,
+    val_fraction: float = 0.05,
+    test_fraction: float = 0.15,
+    voxel_size: float | None = None,
+    spacing_dir: str = DEFAULT_SPACING_DIR,
+    visualize: bool = False,
+    progress: bool = True,
+    max_in_memory_bytes: int = 4 << 30,
+) -> dict:
+    """Prepare `<out>/<type>/<split>/` patch folders from the raw data under `data_root`; returns the summary.
+
+    `voxel_size` (Angstrom) overrides the files' own; otherwise MRC headers and OME-Zarr scales are
+    used, and 10.012 A when a file says nothing. Tomograms no larger than `max_in_memory_bytes`
+    are read once; larger ones are sliced lazily per patch.
+    """
+    from tqdm.auto import tqdm
+
+    size = _as_size(patch_size)
+    tomo_types, classes = list(tomo_types), list(classes)
+    layout, runs = discover_runs(data_root, tomo_types, spacing_dir=spacing_dir)
+    usable = [r for r in runs if r.tomograms]
+    for r in runs:
+        if not r.tomograms:
+            warnings.warn(f"run {r.name}: none of the types {tomo_types} found; run left out", stacklevel=2)
+    splits = split_runs([r.name for r in usable], seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    split_of = {run: split for split, names in splits.items() for run in names}
+
+    rows = {t: {s: [] for s in SPLITS} for t in tomo_types}
+    missing_types = {t: [] for t in tomo_types}
+    skipped = {t: {} for t in tomo_types}
+    absent_picks: dict[str, list[str]] = {}
+    voxel_sizes: dict[str, dict[str, list[float]]] = {}
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        for run in tqdm(usable, desc="tomograms", unit="run", disable=not progress):
+            split = split_of[run.name]
+            if run.picks_dir is None:
+                warnings.warn(f"run {run.name}: no Picks folder; it contributes no patches", stacklevel=2)
+                absent_picks[run.name] = list(classes)
+            for t in tomo_types:
+                if t not in run.tomograms:
+                    warnings.warn(f"run {run.name}: no {t} tomogram; skipped for this type", stacklevel=2)
+                    missing_types[t].append(run.name)
+                    continue
+                if run.picks_dir is None:
+                    continue
+                with open_tomogram(run.tomograms[t]) as tomo:
+                    spacing = voxel_size or tomo.voxel_size
+                    if spacing is None:
+                        if run.tomograms[t].suffix != ".zarr":
+                            warnings.warn(f"{tomo.path}: no voxel size in the header; using {DEFAULT_VOXEL_SPACING} A",
+                                          stacklevel=2)
+                        spacing = DEFAULT_VOXEL_SPACING
+                    spacing = (float(spacing),) * 3 if np.isscalar(spacing) else tuple(float(v) for v in spacing)
+                    voxel_sizes.setdefault(run.name, {})[t] = list(spacing)
+                    picks, absent = read_picks(run.picks_dir, spacing, classes)
+                    if absent:
+                        absent_picks[run.name] = absent
+                    kept = [p for p in picks if inside(p.centre, tomo.shape)]
+                    if len(kept) < len(picks):
+                        skipped[t][run.name] = len(picks) - len(kept)
+                    if tomo.nbytes <= max_in_memory_bytes:
+                        whole = tomo.read()
+                        read = lambda region, whole=whole: whole[region]  # noqa: E731
+                    else:
+                        read = tomo.read
+                    folder = tmp / t / split
+                    (folder / "patches").mkdir(parents=True, exist_ok=True)
+                    for p in kept:
+                        patch, origin = cut_patch(read, tomo.shape, p.centre, size)
+                        name = f"patches/{run.name}__{p.class_name}__{p.index:05d}.npy"
+                        np.save(folder / name, patch, allow_pickle=False)
+                        rows[t][split].append({
+                            "patch": name, "run": run.name, "class_id": p.class_id, "class_name": p.class_name,
+                            **{f"centre_{a}": round(c, 3) for a, c in zip("zyx", p.centre)},
+                            **{f"origin_{a}": o for a, o in zip("zyx", origin)},
+                            **{f"shape_{a}": n for a, n in zip("zyx", size)},
+                        })
+        if absent_picks:
+            warnings.warn(f"pick files absent (counted as no picks): {absent_picks}", stacklevel=2)
+        for t in tomo_types:
+            for s in SPLITS:
+                (tmp / t / s / "patches").mkdir(parents=True, exist_ok=True)
+                write_csv(tmp / t / s / "metadata.csv", rows[t][s], fieldnames=METADATA_COLUMNS)
+        summary = {
+            "data_root": str(Path(data_root).resolve()),
+            "layout": layout,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "patch_size": list(size),
+            "classes": classes,
+            "tomo_types": tomo_types,
+            "splits": splits,
+            "counts": {t: {s: {c: sum(r["class_name"] == c for r in rows[t][s]) for c in classes} for s in SPLITS}
+                       for t in tomo_types},
+            "skipped_outside": {t: v for t, v in skipped.items() if v},
+            "skipped_outside_total": sum(n for v in skipped.values() for n in v.values()),
+            "missing_types": {t: v for t, v in missing_types.items() if v},
+            "missing_types_total": sum(len(v) for v in missing_types.values()),
+            "absent_pick_files": absent_picks,
+            "voxel_size_A": voxel_sizes,
+        }
+        write_json(tmp / "prepare.json", summary)
+        if visualize:
+            write_examples(tmp, rows, classes)
+    return summary
+
+
+def write_examples(root: Path, rows: dict, classes: Sequence[str]) -> list[Path]:
+    """One PNG per type and class: three orthogonal slices through the pick of an example patch."""
+    from ...report.views import save_orthogonal_views
+
+    written = []
+    for t, by_split in rows.items():
+        for c in classes:
+            example = next((r for s in SPLITS for r in by_split[s] if r["class_name"] == c), None)
+            if example is None:
+                continue
+            split = next(s for s in SPLITS if example in by_split[s])
+            patch = np.load(root / t / split / example["patch"], allow_pickle=False)
+            point = [float(example[f"centre_{a}"]) - int(example[f"origin_{a}"]) for a in "zyx"]
+            path = root / "examples" / t / f"{c}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_orthogonal_views(patch, path, points=[point], title=f"{c} - {t} - {example['run']}")
+            written.append(path)
+    return written
