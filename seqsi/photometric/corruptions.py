@@ -7,8 +7,9 @@ float64 tensors with one row per image, so a report can say what each image got.
 
 Reproducibility, by design:
 - every random number (per-image parameters AND noise fields, ramps, artifact shapes)
-  is drawn from a CPU `torch.Generator` in float64 and computed on the CPU, then cast
-  to x's dtype and moved to x's device. The same seed therefore gives the same draws
+  is drawn from a CPU `torch.Generator` and computed on the CPU, in float64 (pixel
+  noise fields in float32, for speed, whatever x's dtype), then cast to x's dtype and
+  moved to x's device. The same seed therefore gives the same draws
   on CPU and GPU; what runs on x's device is only +, *, clamp, min/max and division
   (IEEE-exact, hence bit-identical) and, for gamma only, `pow`;
 - draws are made image by image (all of image 0's draws, then image 1's, ...), so a
@@ -72,8 +73,8 @@ def check_batch(x: torch.Tensor, who: str, dims: tuple[int, ...]) -> None:
         raise ValueError(f"{who}: expected a batch (N, C, *spatial) with 1 to 3 spatial dims; got shape {tuple(x.shape)}")
     if d not in dims:
         raise ValueError(f"{who} supports {_dims_text(dims)} data only; got {d}D input of shape {tuple(x.shape)}")
-    bad = x.numel() - int(torch.isfinite(x).sum())
-    if bad:
+    if x.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):  # min/max propagate NaN
+        bad = x.numel() - int(torch.isfinite(x).sum())
         raise ValueError(f"{who}: input contains NaN or inf ({bad} values)")
 
 
@@ -178,7 +179,7 @@ class Corruption:
         return {}
 
     def draw(self, generator: torch.Generator, n: int, channels: int, spatial: tuple[int, ...]) -> Params:
-        """All draws for n images, image by image, as CPU float64 tensors."""
+        """All draws for n images, image by image, as CPU tensors."""
         plan = self._draw_list()
         width = UNIFORMS_PER_DRAW * len(plan)
         uniforms, extras = [], []
@@ -267,16 +268,21 @@ def _unit_vector(generator: torch.Generator, dims: int) -> torch.Tensor:
             return v / norm
 
 
-def _ramp(spatial: tuple[int, ...], direction: torch.Tensor) -> torch.Tensor:
-    """t(p) in [0, 1]: the position of p along `direction`, 0 and 1 at the extreme corners."""
-    t = torch.zeros(spatial, dtype=torch.float64)
-    half_extent = 0.0
-    for axis, (n, u) in enumerate(zip(spatial, direction.tolist())):
+def _ramp(spatial: tuple[int, ...], directions: torch.Tensor) -> torch.Tensor:
+    """t(p) in [0, 1] per image: the position of p along the image's direction, 0 and 1
+    at the two extreme corners. directions (N, d) -> (N, *spatial), float64."""
+    n = directions.shape[0]
+    t = torch.zeros((n, *spatial), dtype=torch.float64)
+    half_extent = torch.zeros(n, dtype=torch.float64)
+    for axis, size in enumerate(spatial):
         shape = [1] * len(spatial)
-        shape[axis] = n
-        t = t + (torch.arange(n, dtype=torch.float64) - (n - 1) / 2).view(shape) * u
-        half_extent += abs(u) * (n - 1) / 2
-    return (t + half_extent) / (2 * half_extent) if half_extent > 0 else t
+        shape[axis] = size
+        u = directions[:, axis]
+        coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+        t = t + coords.view(1, *shape) * u.view(-1, *[1] * len(spatial))
+        half_extent += u.abs() * (size - 1) / 2
+    scale = torch.where(half_extent > 0, 2 * half_extent, torch.ones_like(half_extent))
+    return (t + half_extent.view(-1, *[1] * len(spatial))) / scale.view(-1, *[1] * len(spatial))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,7 +307,7 @@ class Linear(Corruption):
 
     def field_maps(self, params: Params, spatial: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """The a and b fields, (N, 1, *spatial) float64 on the CPU."""
-        t = torch.stack([_ramp(spatial, d) for d in params["direction"]]).unsqueeze(1)
+        t = _ramp(spatial, params["direction"]).unsqueeze(1)
         shape = (-1, 1) + (1,) * len(spatial)
         a0, a1, b0, b1 = (params[k].view(shape) for k in ("a0", "a1", "b0", "b1"))
         return a0 + (a1 - a0) * t, b0 + (b1 - b0) * t
@@ -325,11 +331,14 @@ class Noise(Corruption):
         self._require("sigma", 0.0, strict=False)
 
     def _draw_image(self, generator, channels, spatial):
-        return {"_noise": torch.randn((channels, *spatial), generator=generator, dtype=torch.float64)}
+        # float32 whatever x's dtype: half the cost of float64 normals, and the same
+        # noise realisation for a float32 and a float64 evaluation of one test set
+        return {"_noise": torch.randn((channels, *spatial), generator=generator, dtype=torch.float32)}
 
     def _apply(self, x, params):
-        sigma = params["sigma"].view(-1, *([1] * (x.ndim - 1)))
-        return x + (sigma * params["_noise"]).to(x)
+        work = torch.promote_types(x.dtype, torch.float32)
+        sigma = params["sigma"].to(work).view(-1, *([1] * (x.ndim - 1)))
+        return x + (sigma * params["_noise"].to(work)).to(x)
 
 
 @dataclass(frozen=True, kw_only=True)
