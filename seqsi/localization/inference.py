@@ -1,0 +1,104 @@
+"""Tiled inference of a score-map network on images or volumes too large for one pass.
+
+The image is cut into cores of `tile` pixels; each core is run with `overlap` extra
+pixels of context on every side (clipped at the image border) and only the core of
+the output is kept, no averaging. A core pixel then equals the untiled prediction (up
+to float rounding) when
+  - `overlap` >= the network's receptive-field radius (for the DRUNet-style UNet,
+    unet_receptive_margin(levels, blocks) is an upper bound), and
+  - windows start on the network's down-sampling grid: `align` = 2**levels for a UNet
+    with `levels` stride-2 steps; `tile` and `overlap` must be multiples of it.
+Near the far end of an axis whose size is not a multiple of `align` the UNet pads a
+window with the window's mean instead of the image's: there, within the receptive
+field, tiles may differ slightly. Networks that use whole-input statistics (z-score
+input wrapper, instance or layer norm) see per-tile statistics: tiling changes them.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def unet_receptive_margin(levels: int, blocks: int) -> int:
+    """Upper bound (pixels) on how far the DRUNet-style UNet looks from an output pixel.
+
+    3x3 head and tail: 1 each; per level i < levels: 2*blocks convs 3x3 in the encoder
+    and as many in the decoder (2**i px each), one k2 s2 down and one up step (2**i px
+    each); 2*blocks convs 3x3 at the bottom level (2**levels px each).
+    """
+    if levels < 0 or blocks < 0:
+        raise ValueError(f"levels and blocks must be >= 0; got {levels} and {blocks}")
+    return 2 + (4 * blocks + 2) * (2**levels - 1) + 2 * blocks * 2**levels
+
+
+def _per_axis(value, ndim: int, name: str) -> tuple[int, ...]:
+    values = tuple(int(v) for v in (np.ravel(value) if np.ndim(value) else (value,) * ndim))
+    if len(values) != ndim:
+        raise ValueError(f"{name} must be one int or {ndim} ints for a {ndim}D image; got {value!r}")
+    return values
+
+
+def _windows(shape, tile, overlap):
+    """(core slices, window slices, core slices inside the window) for every tile."""
+    for starts in itertools.product(*(range(0, n, t) for n, t in zip(shape, tile))):
+        core = tuple(slice(s, min(s + t, n)) for s, t, n in zip(starts, tile, shape))
+        window = tuple(slice(max(c.start - o, 0), min(c.stop + o, n)) for c, o, n in zip(core, overlap, shape))
+        inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(core, window))
+        yield core, window, inner
+
+
+@torch.no_grad()
+def predict_tiled(
+    model: nn.Module,
+    image,
+    tile: int | Sequence[int],
+    overlap: int | Sequence[int],
+    *,
+    align: int = 1,
+    batch_size: int = 1,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Raw network output for a spatial-only image (H, W) or (D, H, W), computed tile by tile.
+
+    The model takes (N, 1, *spatial) and is used as it is (call .eval() first). Returns
+    (*spatial) for one output channel, else (C, *spatial), in `dtype` (default: the
+    model's). `image` and `out` may be any array numpy can slice (np.memmap, zarr, ...),
+    so neither has to fit in memory; windows of equal shape are batched.
+    """
+    shape = tuple(np.shape(image))
+    ndim = len(shape)
+    if ndim == 0 or 0 in shape:
+        raise ValueError(f"image must be a non-empty spatial array (H, W) or (D, H, W); got shape {shape}")
+    tile, overlap = _per_axis(tile, ndim, "tile"), _per_axis(overlap, ndim, "overlap")
+    if align < 1 or any(t < 1 or t % align for t in tile) or any(o < 0 or o % align for o in overlap):
+        raise ValueError(f"tile {tile} must be positive and tile and overlap {overlap} multiples of align={align} "
+                         "(windows must start on the network's down-sampling grid)")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    parameter = next(model.parameters(), None)
+    device = torch.device(device) if device is not None else (parameter.device if parameter is not None else "cpu")
+    dtype = dtype or (parameter.dtype if parameter is not None else torch.float32)
+    groups: dict[tuple[int, ...], list] = {}
+    for core, window, inner in _windows(shape, tile, overlap):
+        groups.setdefault(tuple(w.stop - w.start for w in window), []).append((core, window, inner))
+    for jobs in groups.values():
+        for first in range(0, len(jobs), batch_size):
+            batch = jobs[first:first + batch_size]
+            x = torch.stack([torch.as_tensor(np.array(image[w]), dtype=dtype) for _, w, _ in batch])
+            y = model(x[:, None].to(device))
+            if y.shape[2:] != x.shape[1:]:
+                raise ValueError(f"the model must keep the spatial size; got {tuple(y.shape[2:])} "
+                                 f"for an input of {tuple(x.shape[1:])}")
+            y = y.cpu()
+            if out is None:
+                channels = y.shape[1]
+                out = np.empty(shape if channels == 1 else (channels, *shape), dtype=y.numpy().dtype)
+            for (core, _, inner), result in zip(batch, y):
+                out[(Ellipsis, *core)] = (result[0] if out.ndim == ndim else result)[(Ellipsis, *inner)].numpy()
+    return out
