@@ -277,7 +277,7 @@ def _reconstruct(rng: np.random.Generator, density: np.ndarray, cfg: SyntheticCo
     }
     volumes, params = {}, {"defocus_A": float(defocus)}
     for t in types:
-        y = np.fft.irfftn(spectra[t], s=shape)
+        y = np.fft.irfftn(spectra[t], s=shape, axes=(0, 1, 2))
         y = (y - y.mean()) / (y.std() + 1e-12)
         gain, offset = PHOTOMETRY[t]
         gain_t = gain * float(np.exp(rng.normal(0, 0.1)))
