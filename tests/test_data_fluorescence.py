@@ -47,15 +47,20 @@ def test_layout_metadata_and_readers(dataset):
     on_disk = json.loads((root / "dataset.json").read_text())
     assert on_disk == json.loads(json.dumps(meta))
     assert on_disk["seed"] == 3 and on_disk["params"]["shape"] == [12, 40, 40]
-    assert FluorescenceParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in on_disk["params"].items()}) == TINY
+    assert FluorescenceParams(**on_disk["params"]) == TINY  # the stored parameters rebuild the generator
     for split, n in COUNTS.items():
         ds = BioimageDataset(root / split, ndim=3)
         assert ds.names == [f"{split}_{i:04d}" for i in range(n)]
         assert all(s.score is not None for s in ds.samples)
     assert list(artifact_sets(root / "test")) == list(ARTIFACT_LEVELS)
+    clean = BioimageDataset(root / "test", ndim=3)[1]
     for folder in artifact_sets(root / "test").values():
         assert sorted(p.name for p in folder.iterdir()) == ["images", "masks"]
-        assert BioimageDataset(folder, ndim=3).names == ["test_0000", "test_0001"]
+        ds = BioimageDataset(folder, ndim=3)
+        assert ds.names == ["test_0000", "test_0001"]
+        # no scores/ here: computed with the stored voxel size, they equal the clean set's maps
+        np.testing.assert_array_equal(ds[1]["score"], clean["score"])
+        assert ds[1]["spacing"] == pytest.approx(TINY.voxel_size)
     image_path = root / "train/images/train_0000.tif"
     assert read_image(image_path).dtype == np.uint16
     assert read_spacing(image_path) == pytest.approx(TINY.voxel_size)

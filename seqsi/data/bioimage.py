@@ -297,9 +297,12 @@ class BioimageDataset:
 
     Items are dicts: name, image (float32), mask (int32 labels), score (float32; read from
     `scores/` or computed from the mask with `seqsi.localization.score_map`), centres
-    ((K, d) object centroids in index order). `ndim` (2 or 3) is enforced on every file
-    when given, else taken from the first image. `spacing` (voxel size) only changes
-    score maps computed here; stored score maps are used as they are.
+    ((K, d) object centroids in index order), spacing (voxel size or None). `ndim` (2 or 3)
+    is enforced on every file when given, else taken from the first image. Score maps
+    computed here measure distances with `spacing`, by default the voxel size stored in the
+    image file (`read_spacing`; voxels when absent), so that an artifact set without
+    `scores/` gets the same maps as the clean set the generator wrote. Stored maps are used
+    as they are.
     """
 
     def __init__(self, split_dir: str | os.PathLike, *, ndim: int | None = None,
@@ -322,15 +325,16 @@ class BioimageDataset:
     def load(self, index: int, *, score: bool = True) -> dict:
         s = self.samples[index]
         image = read_image(s.image, ndim=self.ndim)
+        spacing = self.spacing if self.spacing is not None else read_spacing(s.image)
         item: dict = {"name": s.name, "image": image.astype(np.float32, copy=False), "mask": None,
-                      "score": None, "centres": None}
+                      "score": None, "centres": None, "spacing": spacing}
         if s.mask is not None:
             mask = read_mask(s.mask, ndim=self.ndim, shape=image.shape)
             item["mask"] = mask
             item["centres"] = label_centres(mask)
             if score:
                 item["score"] = read_score(s.score, shape=image.shape) if s.score is not None \
-                    else score_map(mask, spacing=self.spacing)
+                    else score_map(mask, spacing=spacing)
         return item
 
     def __getitem__(self, index: int) -> dict:
@@ -363,7 +367,10 @@ class BioimageDataset:
 
 def write_score_maps(split_dir: str | os.PathLike, *, spacing: Sequence[float] | None = None,
                      overwrite: bool = False) -> list[Path]:
-    """Precompute `<split>/scores/*.tif` from the masks (the paper's generate_score step)."""
+    """Precompute `<split>/scores/*.tif` from the masks (the paper's generate_score step).
+
+    Distances use `spacing`, by default the voxel size stored in each image (voxels if none).
+    """
     split_dir = Path(split_dir)
     written = []
     for s in list_samples(split_dir, scores=False):
@@ -372,7 +379,7 @@ def write_score_maps(split_dir: str | os.PathLike, *, spacing: Sequence[float] |
             continue
         image_shape = read_image(s.image).shape
         mask = read_mask(s.mask, ndim=len(image_shape), shape=image_shape)
-        step = None if spacing is None else _check_spacing(spacing, mask.ndim, "spacing")
+        step = read_spacing(s.image) if spacing is None else _check_spacing(spacing, mask.ndim, "spacing")
         write_tiff(target, score_map(mask, spacing=step), spacing=step)
         written.append(target)
     return written

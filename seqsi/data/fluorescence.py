@@ -9,7 +9,9 @@ units even when z is sampled more coarsely than y and x):
    `spot_radius`. The others are nuclei: ellipsoids with semi-axes r, r*a1, r*a2 (r in
    `nucleus_radius`, a1, a2 in `nucleus_aspect`), uniformly random orientation and a
    smooth interior texture of relative amplitude `texture`. Centres are uniform in the
-   volume; objects may be cut by the border but never overlap (rejection sampling).
+   volume; objects may be cut by the border but never overlap (rejection sampling, at
+   most 50 draws per object: a volume too crowded for its count holds fewer objects;
+   `dataset.json` records how many each volume has).
 2. Optics. Each object's fluorophore density (uniform, times the texture for nuclei) is
    blurred by a Gaussian PSF with standard deviations `psf_sigma` (z, y, x), wider along
    z as in widefield and confocal stacks, and scaled so that its peak is its brightness:
@@ -199,12 +201,11 @@ def _ellipsoid(centre, semi_axes, rotation, voxel_size, shape):
     half = [max(semi_axes) / v + 1 for v in voxel_size]
     box = _box(centre, half, shape)
     dz, dy, dx = _offsets_um(box, centre, voxel_size)
-    inside = np.zeros([s.stop - s.start for s in box], dtype=bool)
-    q = 0.0
+    q = np.zeros([s.stop - s.start for s in box])
     for axis in range(3):  # coordinates along the ellipsoid's own axes (columns of `rotation`)
         u = dz * rotation[0, axis] + dy * rotation[1, axis] + dx * rotation[2, axis]
-        q = q + (u / semi_axes[axis]) ** 2
-    inside |= q <= 1.0
+        q += (u / semi_axes[axis]) ** 2
+    inside = q <= 1.0
     nearest = tuple(min(max(int(round(c)), s.start), s.stop - 1) - s.start for c, s in zip(centre, box))
     inside[nearest] = True
     return box, inside
