@@ -112,6 +112,14 @@ def test_local_maxima_then_threshold_equals_find_peaks():
         np.testing.assert_array_equal(coords[values > threshold], find_peaks(score, threshold))
 
 
+def test_threshold_compares_in_the_maps_precision():
+    score = np.zeros((9, 9), np.float32)
+    score[4, 4] = 0.3  # float32(0.3) is a little above the float64 0.3
+    for threshold in (0.3, np.float64(0.3), np.float32(0.3)):
+        assert len(find_peaks(score, threshold)) == 0
+    assert len(find_peaks(score.astype(np.float64), 0.29)) == 1
+
+
 def test_constant_and_empty_maps_have_no_peaks():
     assert find_peaks(np.full((10, 12), 3.0), threshold=0.0).shape == (0, 2)
     assert find_peaks(np.full((4, 5, 6), 3.0, np.float32), threshold=0.0, tile=3).shape == (0, 3)
@@ -122,6 +130,8 @@ def test_constant_and_empty_maps_have_no_peaks():
 def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match="non-finite"):
         find_peaks(np.array([[0.0, np.nan], [1.0, 2.0]]), 0.5)
+    with pytest.raises(ValueError, match="1 non-finite"):
+        find_peaks(np.array([[0.0, -np.inf], [1.0, 2.0]]), 0.5, tile=1)
     with pytest.raises(TypeError, match="bool"):
         find_peaks(np.zeros((4, 4), bool), 0.5)
     with pytest.raises(ValueError, match="odd"):

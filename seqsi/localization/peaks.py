@@ -4,7 +4,8 @@ A peak is a pixel p such that
   1. the blurred map (Gaussian, sigma 1, `mode="nearest"`, truncated at 4 sigma) at p is
      >= the blurred map at every pixel of the window (5 x 5, 5 x 5 x 5) centred on p that
      lies inside the image (out-of-image neighbours do not count), and
-  2. the unblurred map at p is > threshold (strictly).
+  2. the unblurred map at p is > threshold (strictly; compared in the map's precision,
+     i.e. a float32 map compares with float32(threshold)).
 Plateaus of the blurred map therefore give several adjacent peaks, as in the paper. A
 constant map (no contrast at all) has no peaks by definition: its every pixel would
 otherwise be a "maximum". Coordinates come back as int64 rows (y, x) / (z, y, x) in
@@ -119,11 +120,12 @@ def _scan(score, threshold: float, sigma, window, tile) -> tuple[np.ndarray, np.
         stops = [min(s + t, n) for s, t, n in zip(starts, size, shape)]
         outer = tuple(slice(max(s - h, 0), min(e + h, n)) for s, e, h, n in zip(starts, stops, halo, shape))
         part = _as_float_map(score if tile is None else score[outer])
-        if not np.all(np.isfinite(part)):
-            raise ValueError(f"score has {np.count_nonzero(~np.isfinite(part))} non-finite values (NaN or inf) "
-                             f"in the region {[(o.start, o.stop) for o in outer]}")
         if part.size:
-            low, high = min(low, part.min()), max(high, part.max())
+            part_low, part_high = part.min(), part.max()  # NaN propagates: one pass checks both
+            if not (np.isfinite(part_low) and np.isfinite(part_high)):
+                raise ValueError(f"score has {np.count_nonzero(~np.isfinite(part))} non-finite values (NaN or inf) "
+                                 f"in the region {[(o.start, o.stop) for o in outer]}")
+            low, high = min(low, part_low), max(high, part_high)
         core = tuple(slice(s - o.start, e - o.start) for s, e, o in zip(starts, stops, outer))
         found, found_values = _peaks_in(part, threshold, sigma, window, core)
         coords.append(found + np.array([o.start for o in outer], np.int64))

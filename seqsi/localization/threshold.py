@@ -68,6 +68,7 @@ def fit_threshold(
         raise ValueError(f"{loss.name}: empty threshold interval [{low}, {high}] (do the maps have any signal?)")
 
     def mean_score(threshold: float) -> float:
+        threshold = float(threshold)  # a Python float compares in the map's precision, as in find_peaks
         return float(np.mean([
             localization_score(coords[values > threshold], ref, max_dist)
             for (coords, values), ref in zip(candidates, reference_centres)
