@@ -43,15 +43,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def preview(root: Path, split: str, png: Path, spacing) -> None:
-    """Orthogonal views through the ground-truth object nearest the volume centre, and max projections."""
+    """Orthogonal views through the largest of the five objects nearest the volume centre
+    (a nucleus, usually: small dim spots hide under their markers), and max projections."""
     name = volume_name(split, 0)
     image = read_image(root / split / IMAGES / f"{name}.tif", ndim=3)
-    centres = label_centres(read_mask(root / split / MASKS / f"{name}.tif", ndim=3, shape=image.shape))
+    mask = read_mask(root / split / MASKS / f"{name}.tif", ndim=3, shape=image.shape)
+    centres, ids = label_centres(mask, return_labels=True)
     middle = (np.array(image.shape) - 1) / 2
-    at = centres[np.argmin(((centres - middle) ** 2).sum(1))] if len(centres) else middle
+    at = middle
+    if len(centres):
+        near = np.argsort(((centres - middle) ** 2).sum(1))[:5]
+        sizes = np.bincount(mask.ravel())[ids[near]]
+        at = centres[near[np.argmax(sizes)]]
     points = {"ground-truth centres": centres}
     save_orthogonal_views(image, png, points=points, spacing=spacing, at=at,
-                          title=f"{name}: slices through the object nearest the centre")
+                          title=f"{name}: slices through an object near the centre")
     save_orthogonal_views(image, png.with_name(f"{png.stem}_max.png"), points=points, spacing=spacing,
                           projection="max", title=f"{name}: maximum projections")
 
