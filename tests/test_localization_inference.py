@@ -10,6 +10,15 @@ LEVELS, BLOCKS = 1, 1  # widths=(4, 8): one stride-2 level
 ALIGN = 2**LEVELS
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny convolutions: threads only spin against each other on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small_unet(dims, dtype=torch.float32):
     torch.manual_seed(0)
     return build_model("drunet", "seqsi", dims=dims, widths=(4, 8), blocks=BLOCKS).to(dtype).eval()

@@ -84,7 +84,8 @@ def score_map(labels: np.ndarray, spacing: float | Sequence[float] | None = None
     (max d - d(p)) divided by its own maximum, max d - min d. Hence, exactly:
     - 0 outside objects and at each object's pixel(s) farthest from its centroid;
     - 1 at each object's pixel(s) nearest to its centroid (the centroid pixel when the
-      centroid falls on a pixel centre), and < 1 elsewhere in that object;
+      centroid falls on a pixel centre), and below 1 elsewhere in that object (a pixel
+      whose distance is within float rounding of the minimum may also round to 1);
     - 1 on the whole object when all its pixels are equally far from the centroid
       (one pixel, two pixels, a 2x2 square...), where the ratio would be 0/0.
     `spacing` (one number per axis, e.g. (2.0, 1.0, 1.0) for anisotropic z) measures d
