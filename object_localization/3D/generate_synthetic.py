@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     params, counts = preset(args.preset)
     overrides = {"shape": args.shape, "voxel_size": args.voxel_size, "density": args.density, "count": args.count}
-    params = params.replace(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if v is not None})
+    params = params.replace(**{k: v for k, v in overrides.items() if v is not None})
     counts.update({s: getattr(args, f"n_{s}") for s in SPLITS if getattr(args, f"n_{s}") is not None})
     start = time.time()
 

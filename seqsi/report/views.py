@@ -177,7 +177,8 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
         ax_yx.axhline(y0 * sy, **line), ax_yx.axvline(x0 * sx, **line)
         ax_zy.axhline(y0 * sy, **line), ax_zy.axvline(z0 * sz, **line)
         ax_zx.axhline(z0 * sz, **line), ax_zx.axvline(x0 * sx, **line)
-    for ax, xl, yl in ((ax_yx, None, f"y ({unit})"), (ax_zy, f"z ({unit})", None), (ax_zx, f"x ({unit})", f"z ({unit})")):
+    labels = ((ax_yx, None, f"y ({unit})"), (ax_zy, f"z ({unit})", None), (ax_zx, f"x ({unit})", f"z ({unit})"))
+    for ax, xl, yl in labels:
         ax.tick_params(colors="0.8", labelsize=7)
         if xl:
             ax.set_xlabel(xl, color="0.8", fontsize=8)
