@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from ..nn.modes import Mode
 from ..nn.nd import adaptive_avg_pool_cls, check_dims, dropout_cls
+from .init import he_init, scale_branches
 
 
 class BasicBlock(nn.Module):
@@ -83,6 +84,8 @@ class ResNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.pool = adaptive_avg_pool_cls(dims)(1)
         self.head = mode.linear(channels, num_classes)
+        he_init(self, negative_slope)
+        scale_branches([m.conv2 for m in self.modules() if isinstance(m, BasicBlock)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(x))

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from ..nn.modes import Mode
 from ..nn.nd import check_dims
+from .init import he_init, scale_branches
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -71,6 +72,8 @@ class UNet(nn.Module):
         )
         self.skips = nn.ModuleList(mode.merge() for _ in range(self.levels + 1))
         self.tail = mode.conv(dims, widths[0], out_channels, 3)
+        he_init(self, negative_slope)
+        scale_branches([m.conv2 for m in self.modules() if isinstance(m, ResBlock)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[2:]
