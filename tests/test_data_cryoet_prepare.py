@@ -196,3 +196,48 @@ def test_written_zarr_reads_back_like_real_files(tmp_path):
     write_zarr(tmp_path / "t.zarr", coded_volume((3, 4, 5), 7))
     data, spacing = read_tomogram(tmp_path / "t.zarr")
     assert spacing is None and data[2, 3, 4] == 7 + 20000 + 300 + 4
+
+
+def test_lazy_slicing_gives_the_same_patches(tmp_path):
+    root = make_czii(tmp_path / "raw")
+    prepare_quiet(root, tmp_path / "whole", patch_size=5, tomo_types=TYPES)
+    prepare_quiet(root, tmp_path / "lazy", patch_size=5, tomo_types=TYPES, max_in_memory_bytes=0)
+    files = sorted(p.relative_to(tmp_path / "whole") for p in (tmp_path / "whole").rglob("*.npy"))
+    assert files == sorted(p.relative_to(tmp_path / "lazy") for p in (tmp_path / "lazy").rglob("*.npy"))
+    for f in files:
+        np.testing.assert_array_equal(np.load(tmp_path / "whole" / f), np.load(tmp_path / "lazy" / f))
+
+
+def test_visualize_writes_one_png_per_type_and_class(tmp_path):
+    pytest.importorskip("seqsi.report.views")
+    root = make_czii(tmp_path / "raw")
+    prepare_quiet(root, tmp_path / "out", patch_size=6, tomo_types=TYPES, visualize=True)
+    pngs = sorted(p.relative_to(tmp_path / "out" / "examples").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    assert pngs == sorted(f"{t}/{c}.png" for t in TYPES for c in ("apo-ferritin", "ribosome"))
+    assert all((tmp_path / "out" / "examples" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def load_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "classification" / "czi" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"czi_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_entry_scripts(tmp_path, capsys):
+    generate = load_script("generate_synthetic")
+    prepare = load_script("prepare_classification_data")
+    assert generate.main(["--out", str(tmp_path / "raw"), "--n-tomograms", "3", "--shape", "16", "24", "24",
+                          "--particles-per-tomogram", "6", "--size-scale", "0.3", "--missing", "0:wbp", "--quiet"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert prepare.main(["--data-root", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
+                             "--patch-size", "8", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "missing tomograms: 1" in out and (tmp_path / "out" / "wbp" / "train" / "metadata.csv").exists()
+    assert prepare.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "out2").exists()

@@ -198,20 +198,30 @@ def prepare_classification_data(
 
 
 def write_examples(root: Path, rows: dict, classes: Sequence[str]) -> list[Path]:
-    """One PNG per type and class: three orthogonal slices through the pick of an example patch."""
+    """One PNG per type and class: three orthogonal slices through an example patch, its pick marked.
+
+    The example is the first patch (train split first) whose pick sits at the patch centre, so that
+    the slices cut through the particle.
+    """
     from ...report.views import save_orthogonal_views
+
+    def offset(r):
+        return [float(r[f"centre_{a}"]) - int(r[f"origin_{a}"]) for a in "zyx"]
+
+    def off_centre(r):
+        return max(abs(o - int(r[f"shape_{a}"]) // 2) for o, a in zip(offset(r), "zyx"))
 
     written = []
     for t, by_split in rows.items():
         for c in classes:
-            example = next((r for s in SPLITS for r in by_split[s] if r["class_name"] == c), None)
-            if example is None:
+            candidates = [(s, r) for s in SPLITS for r in by_split[s] if r["class_name"] == c]
+            if not candidates:
                 continue
-            split = next(s for s in SPLITS if example in by_split[s])
+            split, example = min(candidates, key=lambda sr: off_centre(sr[1]) > 0.5)  # stable: first centred one
             patch = np.load(root / t / split / example["patch"], allow_pickle=False)
-            point = [float(example[f"centre_{a}"]) - int(example[f"origin_{a}"]) for a in "zyx"]
             path = root / "examples" / t / f"{c}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_orthogonal_views(patch, path, points=[point], title=f"{c} - {t} - {example['run']}")
+            save_orthogonal_views(patch, path, points={"pick": [offset(example)]},
+                                  title=f"{c} | {t} | {example['run']} ({split})")
             written.append(path)
     return written

@@ -23,7 +23,7 @@ Imaging, shared by the four types of one tomogram: a single-axis tilt series of 
 (missing wedge W around the beam axis z in the (kz, kx) plane), a phase-contrast CTF of 300 kV
 with defocus 2.5-4 um and 7 % amplitude contrast (protein appears dark at low frequencies,
 with sign-alternating fringes above the first zero), a B-factor envelope E (B = 400 A^2), and one
-white-noise field N. Then, per type (k = spatial frequency in cycles/voxel, ^ = Fourier transform):
+white-noise field N (standard deviation 0.5 x `noise` per voxel, protein density being 1). Then, per type (k = spatial frequency in cycles/voxel, ^ = Fourier transform):
 
 - wbp (weighted back-projection): W (CTF E D^ + s ramp(k) N^), ramp = 0.1 + |k| (the
   back-projection weighting): strong high-frequency noise, CTF fringes, low contrast,
@@ -263,8 +263,8 @@ def _reconstruct(rng: np.random.Generator, density: np.ndarray, cfg: SyntheticCo
         return np.exp(-2 * (np.pi * sigma * k) ** 2)
 
     D = np.fft.rfftn(density)
-    N = np.fft.rfftn(rng.standard_normal(shape)) * 0.9 * cfg.noise
-    N2 = np.fft.rfftn(rng.standard_normal(shape)) * 0.9 * cfg.noise
+    N = np.fft.rfftn(rng.standard_normal(shape)) * 0.5 * cfg.noise
+    N2 = np.fft.rfftn(rng.standard_normal(shape)) * 0.5 * cfg.noise
     ramp = 0.1 + 1.0 * k
     measured = wedge * (ctf * D + ramp * N)
     spectra = {
