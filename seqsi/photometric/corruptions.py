@@ -71,7 +71,9 @@ def check_batch(x: torch.Tensor, who: str, dims: tuple[int, ...]) -> None:
         raise ValueError(f"{who}: expected floating-point images; got dtype {x.dtype}")
     d = x.ndim - 2
     if d not in (1, 2, 3):
-        raise ValueError(f"{who}: expected a batch (N, C, *spatial) with 1 to 3 spatial dims; got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{who}: expected a batch (N, C, *spatial) with 1 to 3 spatial dims; got shape {tuple(x.shape)}"
+        )
     if d not in dims:
         raise ValueError(f"{who} supports {_dims_text(dims)} data only; got {d}D input of shape {tuple(x.shape)}")
     if x.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):  # min/max propagate NaN
@@ -204,8 +206,14 @@ class Corruption:
         raise NotImplementedError
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | int | None = None) -> tuple[torch.Tensor, Params]:
-        """Corrupt a batch; returns (corrupted batch, per-image draws)."""
+        """Corrupt a batch; returns (corrupted batch, per-image draws).
+
+        `generator`: a CPU torch.Generator (passed along between batches of one test
+        set), an int seed, or None for torch's global CPU generator.
+        """
         self.check_input(x)
+        if x.shape[0] == 0:
+            return x.clone(), {}
         params = self.draw(as_generator(generator), x.shape[0], x.shape[1], tuple(x.shape[2:]))
         y = self._apply(x, params)
         if self.clip is not None:
@@ -368,14 +376,18 @@ class Gamma(Corruption):
 _CUTOFF = 4.0  # artifact cross-sections are Gaussians cut at 4 sigma
 
 
-def _capsule(spatial: tuple[int, ...], center, direction, length: float, width: float) -> tuple[tuple[slice, ...], np.ndarray]:
+def _capsule(
+    spatial: tuple[int, ...], center, direction, length: float, width: float
+) -> tuple[tuple[slice, ...], np.ndarray]:
     """exp(-d^2 / 2 width^2), d the distance to a segment, cut at 4 width; on its bounding box.
 
     NumPy, not torch: these are many small arrays, where torch's intra-op threading
     costs far more than the arithmetic on a busy machine.
     """
     reach = length / 2 + _CUTOFF * width
-    box = tuple(slice(max(0, math.floor(c - reach)), min(n, math.floor(c + reach) + 1)) for c, n in zip(center, spatial))
+    box = tuple(
+        slice(max(0, math.floor(c - reach)), min(n, math.floor(c + reach) + 1)) for c, n in zip(center, spatial)
+    )
     rel = []
     for axis, (sl, c) in enumerate(zip(box, center)):
         shape = [1] * len(spatial)
@@ -423,7 +435,8 @@ class Artifacts(Corruption):
         if self.count.low < 1:
             raise ValueError(f"{self._where('count')}: every value must be >= 1; got {self.count}")
         oi = self.object_intensity
-        if oi is not None and (isinstance(oi, bool) or not isinstance(oi, (int, float)) or not math.isfinite(oi) or oi <= 0):
+        number = isinstance(oi, (int, float)) and not isinstance(oi, bool)
+        if oi is not None and not (number and math.isfinite(oi) and oi > 0):
             raise ValueError(f"{self._where('object_intensity')}: expected a number > 0 or null; got {oi!r}")
         q = self.quantile
         if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q <= 1:

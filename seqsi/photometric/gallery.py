@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="PNG file to write")
     parser.add_argument("--suite", help="packaged suite name or YAML path (default: cifar10 for 2D, fluo3d for 3D)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corruption draws (default 0)")
-    parser.add_argument("--view", choices=("mip", "slice"), default="mip", help="3D: maximum projections or central slices")
+    parser.add_argument("--view", choices=("mip", "slice"), default="mip",
+                        help="3D: maximum projections (default) or central slices")
     parser.add_argument("--kind", choices=("auto", "image", "volume"), default="auto",
                         help="how to read a 3-dimensional array: auto = (H, W, 3|4) is RGB, anything else a volume")
     parser.add_argument("--range", choices=("panel", "unit"), default="panel", dest="display_range",

@@ -94,7 +94,9 @@ def _keys_list(value: Any, where: str, defined: Mapping[str, Corruption]) -> tup
         raise ValueError(f"{where}: expected a list of corruption keys; got {value!r}")
     for key in value:
         if not isinstance(key, str) or key not in defined:
-            raise ValueError(f"{where}: {key!r} is not a corruption of this file; defined: {', '.join(map(str, defined))}")
+            raise ValueError(
+                f"{where}: {key!r} is not a corruption of this file; defined: {', '.join(map(str, defined))}"
+            )
     if len(set(value)) != len(value):
         raise ValueError(f"{where}: lists a corruption twice: {value}")
     return tuple(value)
@@ -165,7 +167,9 @@ def load_suite(name_or_path: str | Path | Suite) -> Suite:
             raise FileNotFoundError(f"suite file {text} does not exist")
         return _read(path, text)
     if text not in available_suites():
-        raise ValueError(f"unknown suite {text!r}; packaged suites: {', '.join(available_suites())} (or give a .yaml path)")
+        raise ValueError(
+            f"unknown suite {text!r}; packaged suites: {', '.join(available_suites())} (or give a .yaml path)"
+        )
     return _packaged(text)
 
 

@@ -24,7 +24,9 @@ class Case(NamedTuple):
 
     def corruption(self) -> Affine:
         """The case as a corruption (constant parameters), to run through the same code as a test set."""
-        return Affine(name=f"a{self.a:g}_b{self.b:g}", title=self.label, a=Param.constant(self.a), b=Param.constant(self.b))
+        return Affine(
+            name=f"a{self.a:g}_b{self.b:g}", title=self.label, a=Param.constant(self.a), b=Param.constant(self.b)
+        )
 
 
 def _check_grid(n: int, low: float, high: float, what: str) -> None:
