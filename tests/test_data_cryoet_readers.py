@@ -173,3 +173,23 @@ def test_malformed_picks_name_file_and_point(tmp_path):
 def test_inside_uses_voxel_extent():
     assert inside((0, 0, 0), (4, 4, 4)) and inside((-0.5, 3.49, 0), (4, 4, 4))
     assert not inside((-0.51, 0, 0), (4, 4, 4)) and not inside((0, 3.5, 0), (4, 4, 4))
+
+
+def test_malformed_multiscales_is_a_clear_error(tmp_path):
+    write_czii_zarr(tmp_path / "t.zarr", ramp((4, 4, 4)))
+    group = zarr.open_group(str(tmp_path / "t.zarr"), mode="r+", zarr_format=2)
+    group.attrs["multiscales"] = [{"datasets": [{"no_path": "0"}]}]
+    with pytest.raises(TomogramReadError, match="t.zarr.*malformed multiscales"):
+        read_tomogram(tmp_path / "t.zarr")
+
+
+def test_ome_zarr_05_in_zarr_v3(tmp_path):
+    volume = ramp((4, 6, 8))
+    group = zarr.open_group(str(tmp_path / "v3.zarr"), mode="w", zarr_format=3)
+    group.create_array("s0", shape=volume.shape, dtype="float32")[...] = volume
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "axes": [{"name": a, "type": "space", "unit": "nanometer"} for a in "zyx"],
+        "datasets": [{"path": "s0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}]}]}]}
+    data, spacing = read_tomogram(tmp_path / "v3.zarr")
+    np.testing.assert_array_equal(data, volume)
+    assert spacing == pytest.approx((10.0, 10.0, 10.0))

@@ -70,6 +70,33 @@ def _zyx_axes(names: list[str], path: Path) -> tuple[int, int, int]:
     return tuple(last.index(a) for a in ("z", "y", "x"))
 
 
+def _scale_of(dataset: dict) -> list[float] | None:
+    for t in dataset.get("coordinateTransformations", []):
+        if t.get("type") == "scale":
+            return [float(v) for v in t["scale"]]
+    return None
+
+
+def _from_multiscales(multiscale: dict, path: Path):
+    """(array name, source axis of z/y/x, voxel size in A or None) of the full-resolution dataset."""
+    datasets = multiscale["datasets"]
+    scales = [_scale_of(d) for d in datasets]
+    best = 0  # the OME-NGFF spec lists the full resolution first; a smaller scale wins if given
+    if all(s is not None for s in scales):
+        best = int(np.argmin([math.prod(s) for s in scales]))
+    axes_meta = multiscale.get("axes", [])
+    names = [a["name"] if isinstance(a, dict) else str(a) for a in axes_meta]
+    axes = _zyx_axes(names, path) if names else (0, 1, 2)
+    voxel = None
+    if scales[best] is not None:
+        units = [a.get("unit", "") if isinstance(a, dict) else "" for a in axes_meta][-3:] or ["", "", ""]
+        factors = [_UNIT_TO_ANGSTROM.get(u or "") for u in units]
+        if None not in factors:  # an unknown unit (pixel, ...) says nothing about Angstrom
+            spatial = [v * f for v, f in zip(scales[best][-3:], factors)]
+            voxel = tuple(spatial[a] for a in axes)
+    return str(datasets[best]["path"]), axes, voxel
+
+
 def _open_zarr(path: Path) -> Tomogram:
     import zarr
 
@@ -81,30 +108,14 @@ def _open_zarr(path: Path) -> Tomogram:
     if isinstance(node, zarr.Array):
         array = node
     else:
-        multiscales = node.attrs.get("multiscales")
-        datasets = multiscales[0].get("datasets", []) if multiscales else []
         keys = sorted(node.array_keys())
-        if datasets:
-            def scale_of(d):
-                for t in d.get("coordinateTransformations", []):
-                    if t.get("type") == "scale":
-                        return [float(s) for s in t["scale"]]
-                return None
-
-            scales = [scale_of(d) for d in datasets]
-            best = 0  # the OME-NGFF spec lists the full resolution first; a smaller scale wins if given
-            if all(s is not None for s in scales):
-                best = int(np.argmin([math.prod(s) for s in scales]))
-            name = datasets[best]["path"]
-            names = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
-            if names:
-                axes = _zyx_axes(names, path)
-            if scales[best] is not None:
-                units = [a.get("unit", "") if isinstance(a, dict) else "" for a in multiscales[0].get("axes", [])]
-                factors = [_UNIT_TO_ANGSTROM.get(u or "") for u in (units[-3:] or ["", "", ""])]
-                if None not in factors:  # an unknown unit (pixel, ...) says nothing about Angstrom
-                    spatial = [s * f for s, f in zip(scales[best][-3:], factors)]
-                    voxel = tuple(spatial[a] for a in axes)
+        ome = node.attrs.get("ome")  # OME-Zarr 0.5 (zarr v3) nests the metadata under "ome"
+        multiscales = node.attrs.get("multiscales") or (ome.get("multiscales") if isinstance(ome, dict) else None)
+        if multiscales:
+            try:
+                name, axes, voxel = _from_multiscales(multiscales[0], path)
+            except (KeyError, TypeError, IndexError, ValueError, AttributeError) as err:
+                raise TomogramReadError(f"cannot read tomogram {path}: malformed multiscales metadata ({err!r})") from err
         elif "0" in keys:
             name = "0"
         else:
@@ -115,7 +126,7 @@ def _open_zarr(path: Path) -> Tomogram:
         if name not in keys:
             raise TomogramReadError(f"cannot read tomogram {path}: multiscales names array '{name}', arrays are {keys}")
         array = node[name]
-    if array.ndim < 3 or any(s != 1 for s in array.shape[: array.ndim - 3]):
+    if array.ndim < 3 or any(n != 1 for n in array.shape[: array.ndim - 3]):
         raise TomogramReadError(f"cannot read tomogram {path}: array of shape {array.shape} is not a 3D volume")
     return Tomogram(path, array, axes, voxel)
 
