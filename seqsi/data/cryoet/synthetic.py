@@ -130,7 +130,7 @@ class SyntheticConfig:
 PRESETS = {
     # CPU minutes end to end: 8 tomograms, ~290 particles, 24^3 patches hold the largest particle.
     "quick": SyntheticConfig(),
-    # Closer to the real data (7 runs, real particle sizes, 64^3 patches); a few GB on disk.
+    # Closer to the real data (7 runs, real particle sizes, 64^3 patches): ~1 GB, ~1.5 min on CPU.
     "paper": SyntheticConfig(n_tomograms=7, shape=(128, 256, 256), particles_per_tomogram=140,
                              size_scale=1.0, distractors_per_tomogram=80),
 }
