@@ -3,12 +3,15 @@
 Target (issue 3): corrupting a batch of 128 images with every test set of the suite
 costs at most 10 % of one forward pass of build_model("cifar_resnet", "standard") on
 that batch, on CPU. Medians of several repeats after a warm-up, torch.no_grad, 2 threads.
+On a busy machine, the suite's many small multi-threaded ops wait for a free core far
+more than the large convolutions do: read the printed load average with the ratio.
 
     .venv/bin/python benchmarks/corruptions.py [--repeats 7] [--batch 128] [--threads 2]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -20,14 +23,15 @@ from seqsi.photometric import load_suite
 TARGET = 0.10
 
 
+def seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def median_seconds(fn, repeats: int) -> float:
     fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(seconds(fn) for _ in range(repeats))
 
 
 def main() -> int:
@@ -49,12 +53,16 @@ def main() -> int:
             corruption(x, g)
 
     with torch.no_grad():
-        t_suite = median_seconds(corrupt_all, args.repeats)
-        t_model = median_seconds(lambda: model(x), args.repeats)
+        corrupt_all(), model(x)  # warm-up
+        # interleaved, so both sides see the same load on a shared machine
+        pairs = [(seconds(corrupt_all), seconds(lambda: model(x))) for _ in range(args.repeats)]
         per_set = {c.name: median_seconds(lambda c=c: c(x, 1), args.repeats) for c in suite.test_corruptions()}
+    t_suite = statistics.median(p[0] for p in pairs)
+    t_model = statistics.median(p[1] for p in pairs)
 
     ratio = t_suite / t_model
-    print(f"batch {args.batch} x 3 x 32 x 32, CPU, {args.threads} threads, median of {args.repeats}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"batch {args.batch} x 3 x 32 x 32, CPU, {args.threads} threads, median of {args.repeats}, load average {load}")
     for name, t in per_set.items():
         print(f"  {name:<24s} {t * 1e3:8.2f} ms")
     print(f"{args.suite} suite ({len(per_set)} test sets): {t_suite * 1e3:8.1f} ms")
