@@ -241,3 +241,11 @@ def test_entry_scripts(tmp_path, capsys):
     assert "missing tomograms: 1" in out and (tmp_path / "out" / "wbp" / "train" / "metadata.csv").exists()
     assert prepare.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
     assert "nowhere" in capsys.readouterr().err and not (tmp_path / "out2").exists()
+
+
+def test_output_may_not_replace_the_raw_data(tmp_path):
+    root = make_czii(tmp_path / "raw")
+    for out in (root, tmp_path):
+        with pytest.raises(ValueError, match="replace the raw data"):
+            prepare_quiet(root, out, tomo_types=TYPES)
+    assert (root / "train" / "overlay").is_dir()

@@ -81,6 +81,41 @@ def _as_size(patch_size) -> tuple[int, int, int]:
     return size
 
 
+def _cut_patches(run, tomo_type, folder: Path, size, voxel_size, classes, max_in_memory_bytes, rows: list):
+    """Save the patches of one run and type under `folder`, appending their metadata rows.
+
+    Returns (absent pick files, number of picks outside the volume, voxel size used).
+    """
+    with open_tomogram(run.tomograms[tomo_type]) as tomo:
+        spacing = voxel_size or tomo.voxel_size
+        if spacing is None:
+            if tomo.path.suffix != ".zarr":  # the CZII zarr files are known to be 10.012 A
+                warnings.warn(f"{tomo.path}: no voxel size in the header; using {DEFAULT_VOXEL_SPACING} A", stacklevel=3)
+            spacing = DEFAULT_VOXEL_SPACING
+        spacing = (float(spacing),) * 3 if np.isscalar(spacing) else tuple(float(v) for v in spacing)
+        picks, absent = read_picks(run.picks_dir, spacing, classes)
+        kept = [p for p in picks if inside(p.centre, tomo.shape)]
+        if tomo.nbytes <= max_in_memory_bytes:
+            whole = tomo.read()  # once per tomogram and type
+
+            def read(region):
+                return whole[region]
+        else:
+            read = tomo.read
+        (folder / "patches").mkdir(parents=True, exist_ok=True)
+        for p in kept:
+            patch, origin = cut_patch(read, tomo.shape, p.centre, size)
+            name = f"patches/{run.name}__{p.class_name}__{p.index:05d}.npy"
+            np.save(folder / name, patch, allow_pickle=False)
+            rows.append({
+                "patch": name, "run": run.name, "class_id": p.class_id, "class_name": p.class_name,
+                **{f"centre_{a}": round(c, 3) for a, c in zip("zyx", p.centre)},
+                **{f"origin_{a}": o for a, o in zip("zyx", origin)},
+                **{f"shape_{a}": n for a, n in zip("zyx", size)},
+            })
+    return absent, len(picks) - len(kept), spacing
+
+
 def prepare_classification_data(
     data_root: str | Path,
     out: str | Path,
@@ -107,6 +142,9 @@ def prepare_classification_data(
 
     size = _as_size(patch_size)
     tomo_types, classes = list(tomo_types), list(classes)
+    out = Path(out)
+    if out.resolve() == Path(data_root).resolve() or out.resolve() in Path(data_root).resolve().parents:
+        raise ValueError(f"output folder {out} would replace the raw data under {data_root}; choose another --out")
     layout, runs = discover_runs(data_root, tomo_types, spacing_dir=spacing_dir)
     usable = [r for r in runs if r.tomograms]
     for r in runs:
@@ -120,7 +158,6 @@ def prepare_classification_data(
     skipped = {t: {} for t in tomo_types}
     absent_picks: dict[str, list[str]] = {}
     voxel_sizes: dict[str, dict[str, list[float]]] = {}
-    out = Path(out)
     with atomic_dir(out) as tmp:
         for run in tqdm(usable, desc="tomograms", unit="run", disable=not progress):
             split = split_of[run.name]
@@ -134,38 +171,13 @@ def prepare_classification_data(
                     continue
                 if run.picks_dir is None:
                     continue
-                with open_tomogram(run.tomograms[t]) as tomo:
-                    spacing = voxel_size or tomo.voxel_size
-                    if spacing is None:
-                        if run.tomograms[t].suffix != ".zarr":
-                            warnings.warn(f"{tomo.path}: no voxel size in the header; using {DEFAULT_VOXEL_SPACING} A",
-                                          stacklevel=2)
-                        spacing = DEFAULT_VOXEL_SPACING
-                    spacing = (float(spacing),) * 3 if np.isscalar(spacing) else tuple(float(v) for v in spacing)
-                    voxel_sizes.setdefault(run.name, {})[t] = list(spacing)
-                    picks, absent = read_picks(run.picks_dir, spacing, classes)
-                    if absent:
-                        absent_picks[run.name] = absent
-                    kept = [p for p in picks if inside(p.centre, tomo.shape)]
-                    if len(kept) < len(picks):
-                        skipped[t][run.name] = len(picks) - len(kept)
-                    if tomo.nbytes <= max_in_memory_bytes:
-                        whole = tomo.read()
-                        read = lambda region, whole=whole: whole[region]  # noqa: E731
-                    else:
-                        read = tomo.read
-                    folder = tmp / t / split
-                    (folder / "patches").mkdir(parents=True, exist_ok=True)
-                    for p in kept:
-                        patch, origin = cut_patch(read, tomo.shape, p.centre, size)
-                        name = f"patches/{run.name}__{p.class_name}__{p.index:05d}.npy"
-                        np.save(folder / name, patch, allow_pickle=False)
-                        rows[t][split].append({
-                            "patch": name, "run": run.name, "class_id": p.class_id, "class_name": p.class_name,
-                            **{f"centre_{a}": round(c, 3) for a, c in zip("zyx", p.centre)},
-                            **{f"origin_{a}": o for a, o in zip("zyx", origin)},
-                            **{f"shape_{a}": n for a, n in zip("zyx", size)},
-                        })
+                absent, n_outside, spacing = _cut_patches(
+                    run, t, tmp / t / split, size, voxel_size, classes, max_in_memory_bytes, rows[t][split])
+                voxel_sizes.setdefault(run.name, {})[t] = list(spacing)
+                if absent:
+                    absent_picks[run.name] = absent
+                if n_outside:
+                    skipped[t][run.name] = n_outside
         if absent_picks:
             warnings.warn(f"pick files absent (counted as no picks): {absent_picks}", stacklevel=2)
         for t in tomo_types:
