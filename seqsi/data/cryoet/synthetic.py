@@ -176,17 +176,18 @@ def render(volume: np.ndarray, parts, radius: float, centre, rotation: np.ndarra
 def _sample_density(rng: np.random.Generator, cfg: SyntheticConfig):
     """Underlying density of one tomogram and its labelled particles [(class id, centre zyx)]."""
     Z, Y, X = cfg.shape
-    zz, yy, xx = np.meshgrid(np.arange(Z), np.arange(Y), np.arange(X), indexing="ij")
+    zz, yy, xx = np.arange(Z)[:, None, None], np.arange(Y)[None, :, None], np.arange(X)[None, None, :]
     slope = rng.uniform(-0.05, 0.05, 2)
-    z0 = rng.uniform(0.04, 0.12) * Z + slope[0] * (yy - Y / 2) + slope[1] * (xx - X / 2)
-    z1 = Z - rng.uniform(0.04, 0.12) * Z + slope[0] * (yy - Y / 2) + slope[1] * (xx - X / 2)
+    tilt = slope[0] * (yy - Y / 2) + slope[1] * (xx - X / 2)  # the ice slab is slightly tilted
+    z0 = (rng.uniform(0.04, 0.12) * Z + tilt)[0]  # (Y, X) bottom and top of the slab
+    z1 = (Z - rng.uniform(0.04, 0.12) * Z + tilt)[0]
     slab = 1.0 / (1.0 + np.exp(-(zz - z0) / 1.5)) / (1.0 + np.exp((zz - z1) / 1.5))
     ice = ndimage.gaussian_filter(rng.standard_normal(cfg.shape), 2.5)
     density = slab * 0.12 * ice / (ice.std() + 1e-12) - 0.6 * (1.0 - slab)
-    carbon = np.zeros(cfg.shape, bool)
+    carbon = np.zeros((Y, X), bool)  # a film edge crossing the field of view, through the whole slab
     if rng.random() < 0.35:
         angle = rng.uniform(0, 2 * np.pi)
-        along = (yy - Y / 2) * np.sin(angle) + (xx - X / 2) * np.cos(angle)
+        along = ((yy - Y / 2) * np.sin(angle) + (xx - X / 2) * np.cos(angle))[0]
         carbon = along > np.quantile(along, rng.uniform(0.65, 0.85))
         grain = ndimage.gaussian_filter(rng.standard_normal(cfg.shape), 1.0)
         density += carbon * slab * (0.6 + 0.2 * grain / (grain.std() + 1e-12))
@@ -198,10 +199,10 @@ def _sample_density(rng: np.random.Generator, cfg: SyntheticConfig):
             margin = 0.3 * reach
             yx = rng.uniform([margin, margin], [Y - 1 - margin, X - 1 - margin])
             iy, ix = int(yx[0]), int(yx[1])
-            lo, hi = z0[0, iy, ix] + reach, z1[0, iy, ix] - reach
-            z = rng.uniform(lo, hi) if hi > lo else 0.5 * (z0[0, iy, ix] + z1[0, iy, ix])
+            lo, hi = z0[iy, ix] + reach, z1[iy, ix] - reach
+            z = rng.uniform(lo, hi) if hi > lo else 0.5 * (z0[iy, ix] + z1[iy, ix])
             c = np.array([z, yx[0], yx[1]])
-            if carbon[int(np.clip(round(z), 0, Z - 1)), iy, ix]:
+            if carbon[iy, ix]:
                 continue
             if all(np.linalg.norm(c - pc) >= reach + pr + 1.0 for pc, pr in placed):
                 placed.append((c, reach))
@@ -267,17 +268,17 @@ def _reconstruct(rng: np.random.Generator, density: np.ndarray, cfg: SyntheticCo
     N2 = np.fft.rfftn(rng.standard_normal(shape)) * 0.5 * cfg.noise
     ramp = 0.1 + 1.0 * k
     measured = wedge * (ctf * D + ramp * N)
-    spectra = {
-        "wbp": measured,
-        "ctfdeconvolved": deconv * measured,
-        "denoised": lowpass(1.2) * wedge * deconv * (ctf * D + 0.35 * ramp * N),
-        "isonetcorrected": lowpass(0.7) * (
+    spectra = {  # built one at a time: a 128 x 256 x 256 spectrum is 140 MB
+        "wbp": lambda: measured,
+        "ctfdeconvolved": lambda: deconv * measured,
+        "denoised": lambda: lowpass(1.2) * wedge * deconv * (ctf * D + 0.35 * ramp * N),
+        "isonetcorrected": lambda: lowpass(0.7) * (
             deconv * ctf * D + wedge * deconv * ramp * N + (1 - wedge) * 0.5 * lowpass(1.0) * N2
         ),
     }
     volumes, params = {}, {"defocus_A": float(defocus)}
     for t in types:
-        y = np.fft.irfftn(spectra[t], s=shape, axes=(0, 1, 2))
+        y = np.fft.irfftn(spectra[t](), s=shape, axes=(0, 1, 2))
         y = (y - y.mean()) / (y.std() + 1e-12)
         gain, offset = PHOTOMETRY[t]
         gain_t = gain * float(np.exp(rng.normal(0, 0.1)))
