@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from seqsi.photometric import available_suites, get_corruption, load_suite, make_corruption, minmax_normalize
+from seqsi.photometric import (
+    Augmentation, available_suites, get_corruption, load_suite, make_corruption, minmax_normalize,
+)
 
 CIFAR = load_suite("cifar10")
 FLUO = load_suite("fluo3d")
@@ -248,7 +250,6 @@ def test_3d_only_corruption_on_2d_data_is_a_clear_error():
     with pytest.raises(ValueError, match=r"'arti_3' supports 3D data only; got 2D input"):
         FLUO["arti_3"](_rand(2, 1, 8, 8), 0)
     with pytest.raises(ValueError, match="augmentation 'bright' supports 3D data only"):
-        from seqsi.photometric import Augmentation
         Augmentation("bright", (FLUO["artifacts"],))(_rand(2, 1, 8, 8), 0)
 
 
