@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Robustness of one or many trained checkpoints on the clean and every corrupted test set.
+
+Each model is rebuilt from its checkpoint alone. The test set is read once per data set
+and the corrupted copies are generated on the fly from a fixed seed, so every model sees
+bit-identical images. Results go to results.csv in each run folder (or under --out).
+
+    python eval.py runs/cifar10                      # every best.pt below a folder
+    python eval.py runs/cifar10/seqsi/base/seed5/best.pt --suite my_suite.yaml
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cifar import EXPERIMENT, evaluate_rows, load_data, run_fields
+from seqsi.engine import load_model
+from seqsi.engine.distributed import select_device
+from seqsi.engine.experiment import RESULTS
+from seqsi.nn import get_mode
+from seqsi.report.tables import write_results
+
+
+def checkpoints(paths: list[str]) -> list[Path]:
+    found = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found += sorted(path.rglob("best.pt"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise SystemExit(f"error: {path} is neither a checkpoint nor a folder")
+    if not found:
+        raise SystemExit(f"error: no best.pt found under {', '.join(paths)}")
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", help="checkpoints (.pt) or folders searched for best.pt")
+    parser.add_argument("--suite", help="corruption suite (default: the one the run was configured with)")
+    parser.add_argument("--seed", type=int, help="seed of the corrupted test sets (default: the run's eval seed)")
+    parser.add_argument("--data_path", help="override the data folder recorded in the checkpoint")
+    parser.add_argument("--out", type=Path, help="write <out>/<method>/<variant>/seed<N>/results.csv instead")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    device = select_device(args.device)
+    data_cache: dict = {}
+    for path in checkpoints(args.paths):
+        model = load_model(path, EXPERIMENT, map_location=device)
+        config = model.seqsi_checkpoint["config"]
+        data_cfg = {**config["data"], **({"root": args.data_path} if args.data_path else {})}
+        key = (data_cfg["dataset"], str(data_cfg.get("root")), data_cfg.get("test_limit"))
+        if key not in data_cache:
+            data_cache[key] = load_data({**data_cfg, "train_limit": 1})
+        eval_cfg = {**config["eval"], **({"suite": args.suite} if args.suite else {}),
+                    **({"seed": args.seed} if args.seed is not None else {})}
+        fields = {"experiment": EXPERIMENT, **run_fields(config, get_mode(config["model"]["mode"]))}
+        rows = evaluate_rows(model, data_cache[key], eval_cfg, fields, device)
+        target = path.parent / RESULTS
+        if args.out:
+            target = args.out / fields["method"] / fields["variant"] / f"seed{fields['seed']}" / RESULTS
+        write_results(target, rows)
+        clean = next(r["value"] for r in rows if r["testset"] == "clean")
+        worst = min(rows, key=lambda r: r["value"])
+        print(f"{path}: clean {100 * clean:.2f} %, worst {worst['testset']} {100 * worst['value']:.2f} % -> {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Train one CIFAR-10 (or digits) classifier, then evaluate its best checkpoint on the
+clean and every corrupted test set (results.csv in the run folder).
+
+    python train.py --model seqsi_avg --seed 5                      # paper scale (GPU)
+    python train.py --dataset digits --preset quick --model seqsi   # CPU, offline, ~1 minute
+    torchrun --nproc_per_node=4 train.py --model standard --seed 5   # data parallel
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from cifar import EXPERIMENT, HERE, evaluate_rows, load_data, make_augment, run_fields, validation_split, variant_name
+from seqsi import build_model
+from seqsi.data.classification import ImageTensorDataset
+from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
+from seqsi.engine import distributed
+from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, sweep_decision
+from seqsi.engine.seeding import seed_all
+from seqsi.nn import get_mode
+from seqsi.report.tables import write_results
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=("cifar10", "digits"), default="cifar10",
+                        help="picks configs/<dataset>.yaml when --config is not given")
+    add_common_arguments(parser, None)
+    parser.add_argument("--model", help="mode: standard, se, seqsi_avg, seqsi_telescopic, affeq_avg, "
+                                        "affeq_telescopic, zscore, seqsi_sym (paper names accepted)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch_size", type=int)
+    parser.add_argument("--norm_type", choices=("none", "instance", "batch", "layer", "mix"))
+    parser.add_argument("--dropout_rate", type=float)
+    parser.add_argument("--data_path", help="folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz")
+    group = parser.add_mutually_exclusive_group()
+    for name in ("affine", "nonaffine", "random"):
+        group.add_argument(f"--{name}_aug", dest="aug", action="store_const", const=name,
+                           help=f"train with the {name} photometric augmentation group")
+    parser.add_argument("--no_eval", action="store_true", help="skip the test-set evaluation after training")
+    args = parser.parse_args(argv)
+    if args.config is None:
+        args.config = HERE / "configs" / f"{args.dataset}.yaml"
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    config = resolve_config(args, {
+        "model.mode": args.model, "train.epochs": args.epochs, "train.lr": args.lr,
+        "train.batch_size": args.batch_size, "model.norm": args.norm_type, "model.dropout": args.dropout_rate,
+        "data.root": args.data_path, "augment.group": args.aug,
+    })
+    mode = get_mode(config["model"]["mode"])
+    config["model"]["mode"] = mode.name
+    ctx = distributed.init(args.device)
+    run_dir = run_folder(config, mode, variant_name(config), args.run_dir)
+    if not sweep_decision(args, run_dir):
+        return 0
+
+    splits = load_data(config["data"])
+    (train_x, train_y), (val_x, val_y) = validation_split(splits, config)
+    seed_all(config["seed"])
+    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
+    model_cfg["in_channels"] = splits.channels
+    model = build_model(config["model"]["name"], mode, 2, **model_cfg)
+    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
+    meta = {"experiment": EXPERIMENT, "dataset": splits.name, "model_spec": model.seqsi_spec, "config": config}
+    if ctx.is_main:
+        print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, {len(train_y)} train / "
+              f"{len(val_y)} val / {len(splits.test_y)} test images, device {ctx.device}")
+        save_config(run_dir / "config.yaml", config)
+    try:
+        fit(model, Classification(), ImageTensorDataset(train_x, train_y), ImageTensorDataset(val_x, val_y), settings,
+            run_dir, meta, ctx=ctx, resume=args.resume, augment=make_augment(config))
+    except TrainingDiverged as err:
+        print(f"error: {err}")
+        return 3
+    finally:
+        distributed.barrier(ctx)
+    if ctx.is_main and not args.no_eval:
+        best = load_model(run_dir / "best.pt", EXPERIMENT)
+        rows = evaluate_rows(best, splits, config["eval"], {"experiment": EXPERIMENT, **run_fields(config, mode)},
+                             ctx.device)
+        write_results(run_dir / RESULTS, rows)
+        width = max(len(r["testset"]) for r in rows)
+        print("\n".join(f"  {r['testset']:<{width}}  {100 * r['value']:6.2f} %" for r in rows))
+    distributed.shutdown(ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_float32_matmul_precision("high")
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""What every experiment's entry scripts share: flags, config resolution and run folders.
+
+A run lives in `<out>/<mode>/<variant>/seed<N>/` with `config.yaml`, `metrics.csv`,
+`last.pt`, `best.pt` and, once evaluated, `results.csv`. A sweep skips a run whose
+`results.csv` exists and resumes one that has only `last.pt`.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..nn.modes import Mode
+from .config import load_config, parse_override
+
+RESULTS = "results.csv"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, default_config: Path | None) -> None:
+    parser.add_argument("--config", type=Path, default=default_config,
+                        help=f"experiment config (default {default_config})")
+    parser.add_argument("--preset", default="paper", help="paper (default, GPU scale) or quick (CPU smoke run)")
+    parser.add_argument("--seed", type=int, default=None, help="run seed (default: the config's, else 0)")
+    parser.add_argument("--out", default=None, help="root folder of the runs (default: the config's `out`)")
+    parser.add_argument("--run_dir", type=Path, default=None, help="exact run folder (default <out>/<mode>/<variant>/seed<N>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run from its last.pt")
+    parser.add_argument("--skip_done", action="store_true",
+                        help="for sweeps: skip the run if its results exist, resume it if it has a last.pt")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set train.epochs=3 (repeatable)")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+
+
+def resolve_config(args: argparse.Namespace, flag_overrides: dict[str, Any]) -> dict:
+    """The config file, then the preset, then the named flags, then --set (highest)."""
+    updates = [parse_override(f"{key}={_yaml(value)}") for key, value in flag_overrides.items() if value is not None]
+    updates += [parse_override(text) for text in args.overrides]
+    config = load_config(args.config, args.preset, updates)
+    if args.out is not None:
+        config["out"] = args.out
+    if args.seed is not None:
+        config["seed"] = args.seed
+    config.setdefault("seed", 0)
+    if args.no_progress:
+        config.setdefault("train", {})["progress"] = False
+    return config
+
+
+def _yaml(value: Any) -> str:
+    """A flag value as YAML text, so `--set` and named flags share one parser."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def run_folder(config: dict, mode: Mode, variant: str, explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return Path(explicit)
+    return Path(config["out"]) / mode.name / variant / f"seed{config['seed']}"
+
+
+def is_complete(run_dir: Path) -> bool:
+    return (Path(run_dir) / RESULTS).is_file()
+
+
+def sweep_decision(args: argparse.Namespace, run_dir: Path) -> bool:
+    """With --skip_done: False (skip) for a finished run, and resume an interrupted one."""
+    if not args.skip_done:
+        return True
+    if is_complete(run_dir):
+        print(f"skip {run_dir}: {RESULTS} exists")
+        return False
+    if (Path(run_dir) / "last.pt").is_file():
+        print(f"resume {run_dir}")
+        args.resume = True
+    return True
