@@ -186,6 +186,8 @@ def fit(
         epoch_seed = derive_seed(settings.seed, epoch, ctx.rank)
         seed_all(epoch_seed)
         sampler.set_epoch(epoch)
+        if hasattr(train_set, "set_epoch"):  # datasets that draw crops/augmentations per epoch
+            train_set.set_epoch(epoch)
         generator = torch.Generator().manual_seed(epoch_seed)
         net.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
