@@ -1,0 +1,547 @@
+"""Object localization experiments (2D and 3D alike): train, fit the threshold, evaluate, invariance.
+
+One config schema serves both experiment folders (`object_localization/2D|3D/configs/*.yaml`)
+and programmatic callers such as the demo (`tiny_config`):
+
+    data:      root, dims, val_count, val_seed, spacing        (folders in the DSB2018 layout)
+    model:     name, mode, loss (null: the mode's paper loss), widths, blocks
+    crops:     patch, crops_per_image, val_crops_per_image, min_score, max_redraws, pad
+    augment:   suite, group                                     (photometric, per crop, after min-max)
+    train:     seqsi.engine.TrainSettings fields
+    threshold: max_dist, maxiter
+    eval:      suite, test_sets, artifact_sets, artifact_masks, seed, max_dist, dtype,
+               max_pixels, tile, overlap
+    invariance: max_dist, dtype
+
+A run folder holds config.yaml, best.pt / last.pt / metrics.csv (seqsi.engine.fit),
+threshold.json (the fitted detection threshold: eval reads it from there), results.csv,
+per_image.csv and overlays/. Images are min-max normalised to [0, 1] before any alteration,
+as in the paper; every model sees identical corrupted images (`test_set_generator`).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifact_sets, read_image
+from ..data.crops import ObjectCrops, minmax_unit
+from ..io import write_csv, write_json
+from ..localization import (accuracy_curve, detect_centres, fit_threshold, get_loss, label_centres, localization_score,
+                            predict_tiled, unet_receptive_margin)
+from ..models import MODELS, build_model
+from ..nn import get_mode
+from ..photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
+from . import distributed
+from .checkpoint import load_model
+from .config import save_config
+from .evaluate import test_set_generator
+from .seeding import seed_all
+from .tasks import MapRegression
+from .trainer import TrainingDiverged, TrainSettings, fit
+
+THRESHOLD_FILE = "threshold.json"
+PER_IMAGE_FILE = "per_image.csv"
+INVARIANCE_FILE = "invariance.csv"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# ----------------------------------------------------------------------------- config
+
+def method_names(config: Mapping) -> tuple[Any, Any]:
+    """(Mode, LocalizationLoss) of a config: the loss defaults to the one the paper pairs with the mode."""
+    mode = get_mode(config["model"]["mode"])
+    loss = get_loss(config["model"].get("loss") or mode)
+    return mode, loss
+
+
+def run_dir_for(config: Mapping, explicit: str | os.PathLike | None = None) -> Path:
+    """`<out>/<mode>-<loss>/<augmentation group>/seed<N>` (or the explicit folder)."""
+    if explicit is not None:
+        return Path(explicit)
+    mode, loss = method_names(config)
+    return Path(config["out"]) / f"{mode.name}-{loss.name}" / config["augment"]["group"] / f"seed{config['seed']}"
+
+
+def run_fields(config: Mapping) -> dict:
+    """The identifying columns of every results row of a run."""
+    mode, loss = method_names(config)
+    return {"experiment": config["experiment"], "method": mode.name, "loss": loss.name,
+            "aug": config["augment"]["group"], "seed": config["seed"]}
+
+
+def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi", loss: str | None = None,
+                out: str | os.PathLike = "runs/localization", seed: int = 1) -> dict:
+    """A complete config with CPU-seconds settings, for demos and tests.
+
+    The experiment folders' YAML files hold the paper's settings (and their own quick
+    presets); this one trains a 3-level, 8-channel UNet for a few epochs with lr 1e-3,
+    ten times the paper's, so that something is learned in seconds.
+    """
+    patch = 64 if dims == 2 else [16, 32, 32]
+    return {
+        "experiment": f"loc{dims}d", "out": str(out), "seed": seed,
+        "data": {"root": str(data_root), "dims": dims, "val_count": 25, "val_seed": 0, "spacing": None},
+        "model": {"name": "drunet", "mode": mode, "loss": loss, "widths": [8, 16, 32], "blocks": 1},
+        "crops": {"patch": patch, "crops_per_image": 16, "val_crops_per_image": 8, "min_score": 0.5,
+                  "max_redraws": 100, "pad": "reflect"},
+        "augment": {"suite": "fluo3d", "group": "none"},
+        "train": {"epochs": 12, "batch_size": 16, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01,
+                  "schedule": "constant", "clip_grad_value": None if dims == 2 else 1.0, "monitor": "loss",
+                  "monitor_mode": "min", "progress": False},
+        "threshold": {"max_dist": 12, "maxiter": 10},
+        "eval": {"suite": "fluo3d", "test_sets": None, "artifact_sets": "folders", "artifact_masks": "own",
+                 "seed": 0, "max_dist": 12 if dims == 2 else 6, "dtype": "float32", "max_pixels": 4_194_304,
+                 "tile": 128 if dims == 2 else 64, "overlap": None},
+        "invariance": {"max_dist": 10, "dtype": "float64"},
+    }
+
+
+# ----------------------------------------------------------------------------- data
+
+def load_items(folder: str | os.PathLike, dims: int, *, names: Iterable[str] | None = None,
+               spacing: Sequence[float] | None = None, masks_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Every sample of a split folder (or the named ones) as BioimageDataset items."""
+    dataset = BioimageDataset(folder, ndim=dims, spacing=spacing, masks_dir=masks_dir)
+    if names is None:
+        return list(dataset)
+    index = {n: i for i, n in enumerate(dataset.names)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise ValueError(f"{folder}: no image(s) named {', '.join(unknown)}")
+    return [dataset.load(index[n]) for n in names]
+
+
+def validation_names(train_dir: str | os.PathLike, count: int, seed: int) -> list[str]:
+    """`count` image names of the training folder, chosen with `seed` (the paper's 25 of train)."""
+    names = BioimageDataset(train_dir).names
+    if count < 1 or count >= len(names):
+        raise ValueError(f"{train_dir}: cannot hold out {count} of {len(names)} images for validation (at least "
+                         f"one must stay for training); set data.val_count or add a val/ folder")
+    chosen = np.random.default_rng(seed).choice(len(names), size=count, replace=False)
+    return [names[i] for i in sorted(chosen)]
+
+
+def training_items(data_cfg: Mapping) -> tuple[list[dict], list[dict]]:
+    """(train, validation) items: `<root>/val` when it exists, else `val_count` images of train."""
+    root, dims, spacing = Path(data_cfg["root"]), int(data_cfg["dims"]), data_cfg.get("spacing")
+    if not (root / "train").is_dir():
+        raise FileNotFoundError(f"{root}: no train/ folder; expected {root}/train/images/*.tif and "
+                                f"{root}/train/masks/*.tif (the DSB2018 layout)")
+    if (root / "val").is_dir():
+        return load_items(root / "train", dims, spacing=spacing), load_items(root / "val", dims, spacing=spacing)
+    held = validation_names(root / "train", int(data_cfg["val_count"]), int(data_cfg["val_seed"]))
+    all_names = BioimageDataset(root / "train").names
+    train = load_items(root / "train", dims, names=[n for n in all_names if n not in held], spacing=spacing)
+    return train, load_items(root / "train", dims, names=held, spacing=spacing)
+
+
+def crop_set(items: Sequence[dict], crops_cfg: Mapping, seed: int, per_image_key: str = "crops_per_image"):
+    return ObjectCrops([i["image"] for i in items], [i["score"] for i in items], crops_cfg["patch"],
+                       names=[i["name"] for i in items], crops_per_image=crops_cfg[per_image_key],
+                       min_score=crops_cfg["min_score"], max_redraws=crops_cfg["max_redraws"], seed=seed,
+                       pad=crops_cfg["pad"])
+
+
+def photometric_augment(augment_cfg: Mapping):
+    """The trainer's augment hook: one entry of the group (or identity) per crop, on x only."""
+    if augment_cfg.get("group", "none") == "none":
+        return None
+    augmentation = load_suite(augment_cfg["suite"]).augmentation(augment_cfg["group"])
+
+    def augment(x, y, generator):
+        return augmentation(x, generator)[0], y
+    return augment
+
+
+# ----------------------------------------------------------------------------- inference
+
+def unet_geometry(model: nn.Module) -> tuple[int, int]:
+    """(levels, blocks) of a DRUNet built by build_model, from the spec it carries."""
+    spec = model.seqsi_spec
+    config = {**MODELS[spec["name"]][1], **spec.get("config", {})}
+    return len(config["widths"]) - 1, int(config["blocks"])
+
+
+def _round_up(value: int, step: int) -> int:
+    return int(math.ceil(value / step) * step)
+
+
+@torch.no_grad()
+def predict_map(model: nn.Module, image: np.ndarray | torch.Tensor, *, dtype: torch.dtype = torch.float32,
+                device: torch.device | str = "cpu", max_pixels: int | None = None, tile: int | None = None,
+                overlap: int | None = None) -> np.ndarray:
+    """Raw output map (spatial shape of `image`) of a model already in `dtype` and on `device`.
+
+    Images with more than `max_pixels` pixels go through `predict_tiled`, with tiles on
+    the UNet's down-sampling grid and, by default, the exact receptive-field overlap, so the
+    result equals the whole-image prediction (up to rounding; see predict_tiled).
+    """
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if max_pixels is None or array.size <= max_pixels:
+        x = torch.as_tensor(array, dtype=dtype, device=device)[None, None]
+        return model(x)[0, 0].cpu().numpy()
+    levels, blocks = unet_geometry(model)
+    align = 2**levels
+    overlap = _round_up(unet_receptive_margin(levels, blocks) if overlap is None else overlap, align)
+    tile = _round_up(tile or 128, align)
+    return predict_tiled(model, array, tile, overlap, align=align, device=device, dtype=dtype)
+
+
+def _eval_model(model: nn.Module, dtype: torch.dtype, device) -> nn.Module:
+    """A copy in `dtype` on `device`, in eval mode (the caller's model is left as it is)."""
+    return copy.deepcopy(model).to(device=device, dtype=dtype).eval()
+
+
+def fit_run_threshold(model: nn.Module, loss, items: Sequence[dict], threshold_cfg: Mapping, eval_cfg: Mapping,
+                      device="cpu") -> dict:
+    """Fit the detection threshold on whole validation images (min-max normalised)."""
+    loss = get_loss(loss)
+    dtype = DTYPES[eval_cfg["dtype"]]
+    net = _eval_model(model, dtype, device)
+    outputs = [predict_map(net, minmax_unit(i["image"]), dtype=dtype, device=device, max_pixels=eval_cfg["max_pixels"],
+                           tile=eval_cfg["tile"], overlap=eval_cfg["overlap"]) for i in items]
+    threshold, score = fit_threshold(outputs, [i["centres"] for i in items], loss, threshold_cfg["max_dist"],
+                                     maxiter=threshold_cfg["maxiter"], return_score=True)
+    return {"threshold": threshold, "val_score": score, "loss": loss.name, "max_dist": threshold_cfg["max_dist"],
+            "val_images": [i["name"] for i in items]}
+
+
+def read_threshold(run_dir: str | os.PathLike) -> float:
+    path = Path(run_dir) / THRESHOLD_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the run has no fitted threshold (did training finish? "
+                                "train.py --fit_threshold_only refits it)")
+    return float(json.loads(path.read_text())["threshold"])
+
+
+# ----------------------------------------------------------------------------- training
+
+def train_localizer(config: dict, run_dir: str | os.PathLike | None = None, *, ctx: distributed.Context | None = None,
+                    resume: bool = False) -> dict:
+    """Train one score-map network, keep the best-val-loss checkpoint, fit its threshold.
+
+    Returns {"run_dir", "best", "best_epoch", "threshold", "val_score"}. Writes the run
+    folder described in the module docstring (only rank 0 writes under torchrun).
+    """
+    ctx = ctx or distributed.init()
+    mode, loss = method_names(config)
+    config = copy.deepcopy(config)
+    config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
+    run_dir = run_dir_for(config, run_dir)
+    train_items, val_items = training_items(config["data"])
+    seed_all(config["seed"])
+    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode", "loss")}
+    model = build_model(config["model"]["name"], mode, int(config["data"]["dims"]), **model_cfg)
+    train_set = crop_set(train_items, config["crops"], config["seed"])
+    val_set = crop_set(val_items, config["crops"], config["seed"] + 10_000, "val_crops_per_image")
+    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
+    meta = {"experiment": config["experiment"], "dataset": str(config["data"]["root"]),
+            "model_spec": model.seqsi_spec, "config": config}
+    if ctx.is_main:
+        print(f"run {run_dir}: {mode.label} + {loss.name.upper()}, aug {config['augment']['group']}, seed "
+              f"{config['seed']}; {len(train_items)} train / {len(val_items)} val images, {len(train_set)} crops of "
+              f"{train_set.patch} per epoch, device {ctx.device}", flush=True)
+        save_config(run_dir / "config.yaml", config)
+    result = fit(model, MapRegression(loss), train_set, val_set, settings, run_dir, meta, ctx=ctx, resume=resume,
+                 augment=photometric_augment(config["augment"]))
+    out = {"run_dir": run_dir, "best": result["best"], "best_epoch": result["best_epoch"]}
+    if ctx.is_main:
+        out.update(fit_and_store_threshold(run_dir, config, val_items, ctx.device))
+    distributed.barrier(ctx)
+    return out
+
+
+def fit_and_store_threshold(run_dir: Path, config: Mapping, val_items: Sequence[dict] | None = None,
+                            device="cpu") -> dict:
+    """Fit the threshold of a run's best.pt on its validation images; write threshold.json."""
+    if val_items is None:
+        val_items = training_items(config["data"])[1]
+    best = load_model(Path(run_dir) / "best.pt", config["experiment"], map_location=device)
+    _, loss = method_names(config)
+    record = fit_run_threshold(best, loss, val_items, config["threshold"], config["eval"], device)
+    write_json(Path(run_dir) / THRESHOLD_FILE, record)
+    print(f"threshold {record['threshold']:.4g} ({loss.name}), validation score {record['val_score']:.4f}", flush=True)
+    return record
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def score_detections(pred: np.ndarray, ref: np.ndarray, max_dist: int) -> dict:
+    """Per-image metrics: score (mean accuracy curve), acc0, and F1 at max_dist."""
+    curve = accuracy_curve(pred, ref, max_dist)
+    last = float(curve[-1])
+    return {"score": float(curve.mean()), "acc0": float(curve[0]), "f1": 2 * last / (1 + last),
+            "n_pred": len(pred), "n_ref": len(ref)}
+
+
+def test_sets_of(eval_cfg: Mapping, dims: int) -> list[tuple[str, Any]]:
+    """(name, corruption) of the suite's alterations: config test_sets, or the suite's list
+    minus the in-memory artifact entries (artifact sets come from folders, see below) and
+    anything that does not support `dims`."""
+    suite = load_suite(eval_cfg["suite"])
+    names = eval_cfg.get("test_sets") or [n for n in suite.test_sets if suite[n].op != "artifacts"]
+    chosen = []
+    for name in names:
+        corruption = suite[name]
+        if dims not in corruption.dims:
+            raise ValueError(f"eval.test_sets: {name!r} supports {corruption.dims}D data, not {dims}D")
+        chosen.append((name, corruption))
+    return chosen
+
+
+def artifact_test_sets(test_dir: Path, eval_cfg: Mapping, dims: int) -> list[tuple[str, Any, Path | None]]:
+    """Bright-artifact test sets as (name, corruption or None, folder or None).
+
+    artifact_sets: "folders" -> every `arti_<k>` folder under the test folder (none: none);
+    "suite" -> the suite's simulated `arti_<k>` corruptions on the clean images; "none".
+    """
+    how = eval_cfg.get("artifact_sets", "folders")
+    if how == "none":
+        return []
+    if how == "folders":
+        return [(artifact_folder_name(k), None, folder) for k, folder in artifact_sets(test_dir).items()]
+    if how == "suite":
+        suite = load_suite(eval_cfg["suite"])
+        return [(n, suite[n], None) for n in suite.test_sets if suite[n].op == "artifacts" and dims in suite[n].dims]
+    raise ValueError(f"eval.artifact_sets must be folders, suite or none; got {how!r}")
+
+
+def _artifact_dataset(folder: Path, eval_cfg: Mapping, clean_masks: Path, dims: int, spacing):
+    masks_dir = None
+    if not (folder / MASKS).is_dir():
+        if eval_cfg.get("artifact_masks", "own") != "clean":
+            raise FileNotFoundError(f"{folder}: artifact set without a {MASKS}/ folder; copy the clean masks "
+                                    f"there, or set eval.artifact_masks=clean to score against {clean_masks}")
+        masks_dir = clean_masks
+    return BioimageDataset(folder, ndim=dims, masks_dir=masks_dir, spacing=spacing)
+
+
+def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str | os.PathLike, eval_cfg: Mapping, *,
+                       dims: int, spacing: Sequence[float] | None = None, device="cpu",
+                       overlay_dir: str | os.PathLike | None = None, overlay_images: Iterable[str] | None = None,
+                       overlay_sets: Iterable[str] = ("none",), progress: bool = False) -> tuple[dict, list[dict]]:
+    """Score a model against ground truth on every alteration and artifact set of a test folder.
+
+    Per test image: min-max normalise to [0, 1], alter it (generator test_set_generator(seed,
+    name, image index), so every model sees the same images), predict (whole or tiled),
+    post-process by the loss, detect with `threshold`, match against the mask's centroids
+    within eval.max_dist. Returns ({test set: mean metrics over images}, per-image rows).
+    Overlays (2D image / 3D max projections, detections and ground truth) are written for
+    `overlay_images` (default: the first image) on `overlay_sets` under `overlay_dir`.
+    """
+    loss, test_dir = get_loss(loss), Path(test_dir)
+    dtype = DTYPES[eval_cfg["dtype"]]
+    net = _eval_model(model, dtype, device)
+    clean = BioimageDataset(test_dir, ndim=dims, spacing=spacing)
+    jobs = [(name, c, None) for name, c in test_sets_of(eval_cfg, dims)] + artifact_test_sets(test_dir, eval_cfg, dims)
+    folders = {name: _artifact_dataset(folder, eval_cfg, test_dir / MASKS, dims, spacing)
+               for name, _, folder in jobs if folder is not None}
+    for name, dataset in folders.items():
+        if dataset.names != clean.names:
+            raise ValueError(f"{dataset.folder}: artifact set images {dataset.names[:3]}... differ from the clean "
+                             f"test images {clean.names[:3]}...")
+    wanted = set(overlay_images) if overlay_images is not None else {clean.names[0]}
+    overlay_sets = set(overlay_sets)
+    details = []
+    for index in range(len(clean)):
+        item = clean.load(index, score=False)
+        if progress:
+            print(f"  {item['name']} ({index + 1}/{len(clean)})", flush=True)
+        unit = torch.from_numpy(minmax_unit(item["image"]).astype(np.float64))[None, None]
+        for name, corruption, folder in jobs:
+            if folder is not None:
+                other = folders[name].load(index, score=False)
+                x, ref = torch.from_numpy(minmax_unit(other["image"]).astype(np.float64))[None, None], other["centres"]
+            else:
+                x, ref = unit, item["centres"]
+                if corruption is not None:
+                    x = corruption(x, test_set_generator(int(eval_cfg["seed"]), name, index))[0]
+            output = predict_map(net, x[0, 0], dtype=dtype, device=device, max_pixels=eval_cfg["max_pixels"],
+                                 tile=eval_cfg["tile"], overlap=eval_cfg["overlap"])
+            pred = detect_centres(output, loss, threshold)
+            details.append({"image": item["name"], "testset": name,
+                            **score_detections(pred, ref, int(eval_cfg["max_dist"]))})
+            if overlay_dir is not None and item["name"] in wanted and name in overlay_sets:
+                save_detections(x[0, 0].numpy(), ref, pred, Path(overlay_dir) / name / f"{item['name']}.png",
+                                title=f"{item['name']}, {name}: score {details[-1]['score']:.3f}",
+                                spacing=item["spacing"])
+    summary: dict[str, dict] = {}
+    for name, _, _ in jobs:
+        rows = [d for d in details if d["testset"] == name]
+        summary[name] = {m: float(np.mean([r[m] for r in rows])) for m in ("score", "f1", "acc0")}
+    return summary, details
+
+
+def save_detections(image: np.ndarray, truth: np.ndarray, detected: np.ndarray, path: str | os.PathLike, *,
+                    title: str = "", spacing=None) -> None:
+    """PNG of an image (2D) or the max projections of a volume (3D) with both centre sets."""
+    from ..report.views import save_orthogonal_views, save_overlay_2d
+
+    points = {"ground truth": truth, "detected": detected}
+    if np.ndim(image) == 2:
+        save_overlay_2d(image, path, points=points, title=title, spacing=spacing)
+    else:
+        save_orthogonal_views(image, path, points=points, title=title, spacing=spacing, projection="max")
+
+
+def evaluate_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
+                 eval_overrides: Mapping | None = None, device="cpu", overlay_images: Iterable[str] | None = None,
+                 overlay_sets: Iterable[str] = ("none",), progress: bool = False) -> list[dict]:
+    """Evaluate a run folder's best.pt with its threshold; write results.csv and per_image.csv."""
+    from ..report.tables import write_results
+
+    run_dir = Path(run_dir)
+    model = load_model(run_dir / "best.pt", map_location=device)
+    config = model.seqsi_checkpoint["config"]
+    eval_cfg = {**config["eval"], **(eval_overrides or {})}
+    root = Path(data_root or config["data"]["root"])
+    dims = int(config["data"]["dims"])
+    _, loss = method_names(config)
+    summary, details = evaluate_localizer(model, loss, read_threshold(run_dir), root / "test", eval_cfg, dims=dims,
+                                          spacing=config["data"].get("spacing"), device=device,
+                                          overlay_dir=run_dir / "overlays", overlay_images=overlay_images,
+                                          overlay_sets=overlay_sets, progress=progress)
+    fields = run_fields(config)
+    rows = [{**fields, "testset": name, "metric": metric, "value": value}
+            for name, metrics in summary.items() for metric, value in metrics.items()]
+    write_csv(run_dir / PER_IMAGE_FILE, [{**fields, **d} for d in details])
+    write_results(run_dir / "results.csv", rows)
+    return rows
+
+
+# ----------------------------------------------------------------------------- invariance
+
+@torch.no_grad()
+def invariance_experiment(model: nn.Module, loss, threshold: float, items: Sequence[dict], *,
+                          cases=LOCALIZATION_INVARIANCE_CASES, max_dist: int = 10, dtype: torch.dtype = torch.float64,
+                          device="cpu", max_pixels: int | None = None, tile: int | None = None,
+                          overlap: int | None = None) -> dict[str, float]:
+    """SPEC 4: per case (a, b), mean over images of accuracy_curve[0] of the centres found on
+    a*x + b against those found on x (x min-max normalised to [0, 1], inference in `dtype`).
+
+    1.0 means no detection moved. Keys are the case labels, e.g. "a=255, b=0".
+    """
+    loss = get_loss(loss)
+    net = _eval_model(model, dtype, device)
+    kwargs = dict(dtype=dtype, device=device, max_pixels=max_pixels, tile=tile, overlap=overlap)
+    totals = {case.label: [] for case in cases}
+    for item in items:
+        x = torch.from_numpy(minmax_unit(item["image"]).astype(np.float64))
+        reference = detect_centres(predict_map(net, x, **kwargs), loss, threshold)
+        for case in cases:
+            moved = detect_centres(predict_map(net, case.a * x + case.b, **kwargs), loss, threshold)
+            totals[case.label].append(float(accuracy_curve(moved, reference, max_dist)[0]))
+    return {label: float(np.mean(values)) for label, values in totals.items()}
+
+
+def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None, device="cpu") -> list[dict]:
+    """The invariance experiment on a run's test images; writes invariance.csv (metric acc0)."""
+    from ..report.tables import write_results
+
+    run_dir = Path(run_dir)
+    model = load_model(run_dir / "best.pt", map_location=device)
+    config = model.seqsi_checkpoint["config"]
+    root = Path(data_root or config["data"]["root"])
+    items = load_items(root / "test", int(config["data"]["dims"]), spacing=config["data"].get("spacing"))
+    _, loss = method_names(config)
+    inv, ev = config["invariance"], config["eval"]
+    result = invariance_experiment(model, loss, read_threshold(run_dir), items, max_dist=int(inv["max_dist"]),
+                                   dtype=DTYPES[inv["dtype"]], device=device, max_pixels=ev["max_pixels"],
+                                   tile=ev["tile"], overlap=ev["overlap"])
+    fields = run_fields(config)
+    rows = [{**fields, "dtype": inv["dtype"], "testset": case, "metric": "acc0", "value": value}
+            for case, value in result.items()]
+    write_results(run_dir / INVARIANCE_FILE, rows)
+    return rows
+
+
+def read_per_image(run_dir: str | os.PathLike) -> list[dict]:
+    with open(Path(run_dir) / PER_IMAGE_FILE, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Run folders (holding best.pt) named directly or found below the given folders."""
+    found: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_file() and path.name == "best.pt":
+            found.append(path.parent)
+        elif (path / "best.pt").is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(p.parent for p in path.rglob("best.pt"))
+        else:
+            raise FileNotFoundError(f"{path} is neither a run folder nor a folder of runs")
+    if not found:
+        raise FileNotFoundError(f"no run (best.pt) found under {', '.join(map(str, paths))}")
+    return list(dict.fromkeys(found))
+
+
+__all__ = ["DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "artifact_test_sets", "crop_set", "evaluate_localizer",
+           "evaluate_run", "find_runs", "fit_and_store_threshold", "fit_run_threshold", "invariance_experiment",
+           "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map", "read_per_image",
+           "read_threshold", "run_dir_for", "run_fields", "save_detections", "score_detections", "test_sets_of",
+           "tiny_config", "train_localizer", "training_items", "unet_geometry", "validation_names"]
+
+
+# ----------------------------------------------------------------------------- entry scripts
+
+def add_training_arguments(parser) -> None:
+    """The flags both experiment folders' train.py share (each overrides one config key)."""
+    parser.add_argument("--mode", help="standard (ordinary), seq (scale-equiv), affeq (norm-equiv), seqsi, ...")
+    parser.add_argument("--loss", help="bce or zmse (default: the loss the paper pairs with the mode)")
+    parser.add_argument("--aug", help="photometric augmentation group of the suite (none, Aff, Naff, All)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch_size", type=int)
+    parser.add_argument("--data_path", help="data folder in the DSB2018 layout (train/, [val/], test/)")
+    parser.add_argument("--no_eval", action="store_true", help="skip the test-set evaluation after training")
+    parser.add_argument("--fit_threshold_only", action="store_true",
+                        help="only refit the detection threshold of an existing run's best.pt")
+
+
+def training_overrides(args) -> dict:
+    return {"model.mode": args.mode, "model.loss": args.loss, "augment.group": args.aug, "train.epochs": args.epochs,
+            "train.lr": args.lr, "train.batch_size": args.batch_size, "data.root": args.data_path}
+
+
+def run_training_script(args, config: dict) -> int:
+    """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
+    from .experiment import sweep_decision
+
+    mode, loss = method_names(config)
+    config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
+    run_dir = run_dir_for(config, args.run_dir)
+    if args.fit_threshold_only:
+        fit_and_store_threshold(run_dir, load_model(run_dir / "best.pt").seqsi_checkpoint["config"],
+                                device=distributed.select_device(args.device))
+        return 0
+    if not sweep_decision(args, run_dir):
+        return 0
+    ctx = distributed.init(args.device)
+    try:
+        try:
+            train_localizer(config, run_dir, ctx=ctx, resume=args.resume)
+        except TrainingDiverged as err:
+            print(f"error: {err}")
+            return 3
+        if ctx.is_main and not args.no_eval:
+            rows = evaluate_run(run_dir, device=ctx.device)
+            for row in rows:
+                if row["metric"] == "score":
+                    print(f"  {row['testset']:<18} score {row['value']:.4f}")
+            print(f"results: {run_dir / 'results.csv'}, overlays: {run_dir / 'overlays'}")
+    finally:
+        distributed.shutdown(ctx)
+    return 0
