@@ -1,0 +1,25 @@
+"""What is particular to the 2D experiment: its config, the 8 method columns and their labels."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqsi.nn import get_mode
+from seqsi.photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "configs" / "dsb2018.yaml"
+EXPERIMENT = "loc2d"
+MODES = ("standard", "seq", "affeq", "seqsi")
+LOSSES = ("bce", "zmse")
+METHODS = [(m, loss) for m in MODES for loss in LOSSES]  # the paper's 8 columns
+
+
+def labels(suite_name: str = "fluo3d") -> dict[str, str]:
+    names = {m: get_mode(m).label for m in MODES}
+    names.update({"bce": "BCE", "zmse": "ZMSE", "testset": "alteration", "method": "method", "loss": "loss"})
+    names.update({c.name: c.title for c in load_suite(suite_name).corruptions.values()})
+    return names
+
+
+def invariance_cases() -> list[str]:
+    return [case.label for case in LOCALIZATION_INVARIANCE_CASES]
