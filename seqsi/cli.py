@@ -16,6 +16,17 @@ COMMANDS = {
 }
 
 
+def guarded(fn, *args, prefix: str = "error") -> int:
+    """Run fn(*args); bad input (ValueError, OSError) prints one line and returns 2."""
+    try:
+        return int(fn(*args) or 0)
+    except (ValueError, OSError) as err:
+        if os.environ.get("SEQSI_DEBUG"):
+            raise
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="seqsi", description="Photometrically robust neural networks (SEqSI).")
@@ -30,13 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = argparse.ArgumentParser(prog=f"seqsi {argv[0]}", description=help_text)
     module.add_arguments(cmd)
     args = cmd.parse_args(argv[1:])
-    try:
-        return int(module.run(args) or 0)
-    except (ValueError, OSError) as err:  # bad input: one clear line, no traceback
-        if os.environ.get("SEQSI_DEBUG"):
-            raise
-        print(f"seqsi {argv[0]}: error: {err}", file=sys.stderr)
-        return 2
+    return guarded(module.run, args, prefix=f"seqsi {argv[0]}: error")
 
 
 if __name__ == "__main__":

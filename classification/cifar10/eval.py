@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from cifar import EXPERIMENT, evaluate_rows, load_data, run_fields
+from seqsi.cli import guarded
 from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS
@@ -30,9 +31,9 @@ def checkpoints(paths: list[str]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise SystemExit(f"error: {path} is neither a checkpoint nor a folder")
+            raise FileNotFoundError(f"{path} is neither a checkpoint nor a folder")
     if not found:
-        raise SystemExit(f"error: no best.pt found under {', '.join(paths)}")
+        raise FileNotFoundError(f"no best.pt found under {', '.join(paths)}")
     return found
 
 
@@ -69,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -14,6 +14,7 @@ import torch
 
 from cifar import EXPERIMENT, load_data, run_fields
 from eval import checkpoints
+from seqsi.cli import guarded
 from seqsi.data.classification import to_unit_float
 from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
@@ -62,4 +63,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

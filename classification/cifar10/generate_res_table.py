@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cifar import HERE
 from evaluate_invariance import INVARIANCE
+from seqsi.cli import guarded
 from seqsi.engine.experiment import RESULTS
 from seqsi.nn import MODE_NAMES, get_mode
 from seqsi.photometric import load_suite
@@ -69,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from cifar import EXPERIMENT, HERE, evaluate_rows, load_data, make_augment, run_fields, validation_split, variant_name
+from seqsi.cli import guarded
 from seqsi import build_model
 from seqsi.data.classification import ImageTensorDataset
 from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
@@ -71,7 +70,7 @@ def main(argv=None) -> int:
     meta = {"experiment": EXPERIMENT, "dataset": splits.name, "model_spec": model.seqsi_spec, "config": config}
     if ctx.is_main:
         print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, {len(train_y)} train / "
-              f"{len(val_y)} val / {len(splits.test_y)} test images, device {ctx.device}")
+              f"{len(val_y)} val / {len(splits.test_y)} test images, device {ctx.device}, world size {ctx.world_size}")
         save_config(run_dir / "config.yaml", config)
     try:
         fit(model, Classification(), ImageTensorDataset(train_x, train_y), ImageTensorDataset(val_x, val_y), settings,
@@ -93,5 +92,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    torch.set_float32_matmul_precision("high")
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))
