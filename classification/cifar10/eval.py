@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cifar import EXPERIMENT, evaluate_rows, load_data, run_fields
+from cifar import EXPERIMENT, run_fields
 from seqsi.cli import guarded
 from seqsi.engine import load_model
+from seqsi.engine.classification import load_splits, robustness_rows
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS
 from seqsi.nn import get_mode
@@ -54,11 +55,11 @@ def main(argv=None) -> int:
         data_cfg = {**config["data"], **({"root": args.data_path} if args.data_path else {})}
         key = (data_cfg["dataset"], str(data_cfg.get("root")), data_cfg.get("test_limit"))
         if key not in data_cache:
-            data_cache[key] = load_data({**data_cfg, "train_limit": 1})
+            data_cache[key] = load_splits({**data_cfg, "train_limit": 1})
         eval_cfg = {**config["eval"], **({"suite": args.suite} if args.suite else {}),
                     **({"seed": args.seed} if args.seed is not None else {})}
-        fields = {"experiment": EXPERIMENT, **run_fields(config, get_mode(config["model"]["mode"]))}
-        rows = evaluate_rows(model, data_cache[key], eval_cfg, fields, device)
+        fields = run_fields(config, get_mode(config["model"]["mode"]))
+        rows = robustness_rows(model, data_cache[key], eval_cfg, fields, device)
         target = path.parent / RESULTS
         if args.out:
             target = args.out / fields["method"] / fields["variant"] / f"seed{fields['seed']}" / RESULTS

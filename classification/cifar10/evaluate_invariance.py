@@ -12,11 +12,12 @@ from pathlib import Path
 
 import torch
 
-from cifar import EXPERIMENT, load_data, run_fields
+from cifar import EXPERIMENT, run_fields
 from eval import checkpoints
 from seqsi.cli import guarded
 from seqsi.data.classification import to_unit_float
 from seqsi.engine import load_model
+from seqsi.engine.classification import load_splits
 from seqsi.engine.distributed import select_device
 from seqsi.invariance.metrics import invariance_table
 from seqsi.nn import get_mode
@@ -53,8 +54,8 @@ def main(argv=None) -> int:
         data_cfg = {**config["data"], **({"root": args.data_path} if args.data_path else {})}
         key = (data_cfg["dataset"], str(data_cfg.get("root")), data_cfg.get("test_limit"))
         if key not in cache:
-            cache[key] = to_unit_float(load_data({**data_cfg, "train_limit": 1}).test_x)
-        fields = {"experiment": EXPERIMENT, **run_fields(config, get_mode(config["model"]["mode"]))}
+            cache[key] = to_unit_float(load_splits({**data_cfg, "train_limit": 1}).test_x)
+        fields = run_fields(config, get_mode(config["model"]["mode"]))
         rows = invariance_rows(model, cache[key], fields, device)
         write_results(path.parent / INVARIANCE, rows)
         worst = max(r["value"] for r in rows if r["metric"] == "mismatch_pct")

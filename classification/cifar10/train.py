@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-from cifar import EXPERIMENT, HERE, evaluate_rows, load_data, make_augment, run_fields, validation_split, variant_name
+from cifar import EXPERIMENT, HERE, run_fields, variant_name
 from seqsi.cli import guarded
-from seqsi import build_model
-from seqsi.data.classification import ImageTensorDataset
-from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
-from seqsi.engine import distributed
+from seqsi.engine import TrainingDiverged, distributed, load_model, save_config
+from seqsi.engine.classification import load_splits, robustness_rows, train_classifier
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, sweep_decision
-from seqsi.engine.seeding import seed_all
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -60,21 +57,14 @@ def main(argv=None) -> int:
     if not sweep_decision(args, run_dir):
         return 0
 
-    splits = load_data(config["data"])
-    (train_x, train_y), (val_x, val_y) = validation_split(splits, config)
-    seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-    model_cfg["in_channels"] = splits.channels
-    model = build_model(config["model"]["name"], mode, 2, **model_cfg)
-    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
-    meta = {"experiment": EXPERIMENT, "dataset": splits.name, "model_spec": model.seqsi_spec, "config": config}
+    splits = load_splits(config["data"])
     if ctx.is_main:
-        print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, {len(train_y)} train / "
-              f"{len(val_y)} val / {len(splits.test_y)} test images, device {ctx.device}, world size {ctx.world_size}")
+        print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, "
+              f"{len(splits.train_y)} train+val / {len(splits.test_y)} test images, device {ctx.device}, "
+              f"world size {ctx.world_size}")
         save_config(run_dir / "config.yaml", config)
     try:
-        fit(model, Classification(), ImageTensorDataset(train_x, train_y), ImageTensorDataset(val_x, val_y), settings,
-            run_dir, meta, ctx=ctx, resume=args.resume, augment=make_augment(config))
+        train_classifier(config, splits, run_dir, {"experiment": EXPERIMENT}, ctx=ctx, resume=args.resume)
     except TrainingDiverged as err:
         print(f"error: {err}")
         return 3
@@ -82,8 +72,7 @@ def main(argv=None) -> int:
         distributed.barrier(ctx)
     if ctx.is_main and not args.no_eval:
         best = load_model(run_dir / "best.pt", EXPERIMENT)
-        rows = evaluate_rows(best, splits, config["eval"], {"experiment": EXPERIMENT, **run_fields(config, mode)},
-                             ctx.device)
+        rows = robustness_rows(best, splits, config["eval"], run_fields(config, mode), ctx.device)
         write_results(run_dir / RESULTS, rows)
         width = max(len(r["testset"]) for r in rows)
         print("\n".join(f"  {r['testset']:<{width}}  {100 * r['value']:6.2f} %" for r in rows))
