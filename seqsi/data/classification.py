@@ -127,8 +127,10 @@ def load_image_dataset(name: str, root: str | Path = "data", download: bool = Tr
 
 
 def to_unit_float(x: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float 0..1 (what ToTensor does); float images pass through."""
-    return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+    """uint8 0..255 -> float32 0..1 (what ToTensor does); floating images keep their dtype."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(255)
+    return x if x.is_floating_point() else x.float()
 
 
 class ImageTensorDataset(Dataset):

@@ -115,26 +115,28 @@ def _panel(ax, image: np.ndarray, clip_masks, title: str, unit_range: bool) -> N
     ax.set_yticks([])
 
 
-def run(args: argparse.Namespace) -> int:
+def save_gallery(x: torch.Tensor, output: str | Path, *, suite: str | None = None, seed: int = 0, view: str = "mip",
+                 unit_range: bool = False, columns: int = 5, name: str = "image") -> tuple[int, list[str]]:
+    """One PNG of the batch's first image under every corruption of `suite` that fits its dims.
+
+    Returns (number of panels, skipped corruptions)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(args.image)
-    x = to_batch(read_array(path), args.kind, str(path))
     dims = x.ndim - 2
-    suite = load_suite(args.suite or ("fluo3d" if dims == 3 else "cifar10"))
-    if args.columns < 1:
-        raise ValueError(f"--columns must be >= 1; got {args.columns}")
+    suite = load_suite(suite or ("fluo3d" if dims == 3 else "cifar10"))
+    if columns < 1:
+        raise ValueError(f"--columns must be >= 1; got {columns}")
 
     panels, skipped = [], []
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(seed)
     for key, corruption in suite.corruptions.items():
         if dims not in corruption.dims:
             skipped.append(f"{key} ({'/'.join(f'{d}D' for d in corruption.dims)} only)")
             continue
         state = generator.get_state()
         y, params = corruption(x, generator)
-        image = _views(y[0].numpy(), args.view)
+        image = _views(y[0].numpy(), view)
         drawn = corruption.format_params(params, 0)
         clip_masks = None
         if corruption.clip is not None:
@@ -143,13 +145,13 @@ def run(args: argparse.Namespace) -> int:
             drawn = f"{drawn}, clipped {float(low.mean() + high.mean()):.0%}".lstrip(", ")
             # a max projection shows the top bound where any voxel of the ray was clipped
             # high, the bottom bound only where every voxel was clipped low
-            clip_masks = (_views(low, args.view, np.min)[0] > 0.5, _views(high, args.view, np.max)[0] > 0.5)
+            clip_masks = (_views(low, view, np.min)[0] > 0.5, _views(high, view, np.max)[0] > 0.5)
         title = f"{corruption.title}\n{drawn}" if drawn else corruption.title
         panels.append((image, clip_masks if image.shape[0] == 1 else None, title))
     if not panels:
         raise ValueError(f"suite {suite.name!r} has no corruption for {dims}D data (skipped: {', '.join(skipped)})")
 
-    cols = min(args.columns, len(panels))
+    cols = min(columns, len(panels))
     rows = math.ceil(len(panels) / cols)
     height, width = panels[0][0].shape[-2:]
     aspect = height / width
@@ -157,21 +159,29 @@ def run(args: argparse.Namespace) -> int:
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (image, masks, title) in zip(axes.flat, panels):
-        _panel(ax, image, masks, title, args.display_range == "unit")
+        _panel(ax, image, masks, title, unit_range)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     what = f"{'volume' if dims == 3 else 'image'} {tuple(x.shape[2:])}"
     if dims == 3:
-        what += f", XY over XZ {'max projections' if args.view == 'mip' else 'central slices'}"
-    legend = "all panels shown on [0, 1]" if args.display_range == "unit" else "each panel shown on its own range"
+        what += f", XY over XZ {'max projections' if view == 'mip' else 'central slices'}"
+    legend = "all panels shown on [0, 1]" if unit_range else "each panel shown on its own range"
     if x.shape[1] == 1:
         legend += "; red/blue: clipped at the top/bottom by the corruption"
-    fig.suptitle(f"{path.name}: {what}, min-max normalised; suite {suite.name}, seed {args.seed}\n{legend}", fontsize=9)
+    fig.suptitle(f"{name}: {what}, min-max normalised; suite {suite.name}, seed {seed}\n{legend}", fontsize=9)
     fig.tight_layout()
-    output = Path(args.output)
-    with atomic_path(output) as tmp:
+    with atomic_path(Path(output)) as tmp:
         fig.savefig(tmp, format="png")
-    print(f"wrote {output}: {len(panels)} panels (suite {suite.name}, seed {args.seed})")
+    return len(panels), skipped
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.image)
+    x = to_batch(read_array(path), args.kind, str(path))
+    suite = args.suite or ("fluo3d" if x.ndim == 5 else "cifar10")
+    n, skipped = save_gallery(x, args.output, suite=suite, seed=args.seed, view=args.view,
+                              unit_range=args.display_range == "unit", columns=args.columns, name=path.name)
+    print(f"wrote {args.output}: {n} panels (suite {suite}, seed {args.seed})")
     if skipped:
-        print(f"skipped for {dims}D data: {', '.join(skipped)}")
+        print(f"skipped for {x.ndim - 2}D data: {', '.join(skipped)}")
     return 0
