@@ -18,24 +18,9 @@ from seqsi.cli import guarded
 from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits, robustness_rows
 from seqsi.engine.distributed import select_device
-from seqsi.engine.experiment import RESULTS
+from seqsi.engine.experiment import RESULTS, find_checkpoints
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
-
-
-def checkpoints(paths: list[str]) -> list[Path]:
-    found = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            found += sorted(path.rglob("best.pt"))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"{path} is neither a checkpoint nor a folder")
-    if not found:
-        raise FileNotFoundError(f"no best.pt found under {', '.join(paths)}")
-    return found
 
 
 def main(argv=None) -> int:
@@ -49,7 +34,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     device = select_device(args.device)
     data_cache: dict = {}
-    for path in checkpoints(args.paths):
+    for path in find_checkpoints(args.paths):
         model = load_model(path, EXPERIMENT, map_location=device)
         config = model.seqsi_checkpoint["config"]
         data_cfg = {**config["data"], **({"root": args.data_path} if args.data_path else {})}

@@ -13,12 +13,12 @@ from pathlib import Path
 import torch
 
 from cifar import EXPERIMENT, run_fields
-from eval import checkpoints
 from seqsi.cli import guarded
 from seqsi.data.classification import to_unit_float
 from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits
 from seqsi.engine.distributed import select_device
+from seqsi.engine.experiment import find_checkpoints
 from seqsi.invariance.metrics import invariance_table
 from seqsi.nn import get_mode
 from seqsi.photometric import CIFAR_INVARIANCE_CASES
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     device = select_device(args.device)
     cache: dict = {}
-    for path in checkpoints(args.paths):
+    for path in find_checkpoints(args.paths):
         if args.skip_done and (path.parent / INVARIANCE).is_file():
             continue
         model = load_model(path, EXPERIMENT)

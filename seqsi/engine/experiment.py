@@ -75,3 +75,19 @@ def sweep_decision(args: argparse.Namespace, run_dir: Path) -> bool:
         print(f"resume {run_dir}")
         args.resume = True
     return True
+
+
+def find_checkpoints(paths: list[str], name: str = "best.pt") -> list[Path]:
+    """Checkpoint files given directly, or every `name` found below given folders."""
+    found: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found += sorted(path.rglob(name))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path} is neither a checkpoint nor a folder")
+    if not found:
+        raise FileNotFoundError(f"no {name} found under {', '.join(map(str, paths))}")
+    return found
