@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Merge the per-seed tables of generate_res_table.py into the paper's table: mean ± std over
+seeds, rows = method x augmentation group, columns = alterations and artifact sets.
+
+    python merge_tabs.py runs/loc3d/tables                    # every seed<N>/ folder found
+    python merge_tabs.py runs/loc3d/tables --seeds 1 2 3 4 5  # and name the seeds expected
+
+A run present in one seed's table but absent from another's, or an expected seed without a
+table, is a missing run: the merge stops and lists them all (nothing is averaged over fewer
+seeds silently). --partial writes the table anyway, marking incomplete cells with a dagger.
+Writes <tables>/merged/<metric>.{csv,md,tex} and prints the per-seed tables after the merge.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from loc3d import ROW_KEYS, labels
+from seqsi.report.tables import MissingRunsError, aggregate, write_table
+
+
+def read_seed_tables(folder: Path, metric: str) -> dict[str, list[dict]]:
+    """{seed: tidy records} from <folder>/seed<N>/<metric>.csv."""
+    tables = {}
+    for path in sorted(folder.glob(f"seed*/{metric}.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            tables[path.parent.name.removeprefix("seed")] = list(csv.DictReader(f))
+    return tables
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tables", type=Path, help="folder holding seed<N>/<metric>.csv (generate_res_table.py --out)")
+    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed<N> folder found)")
+    parser.add_argument("--metric", default="score")
+    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked cells)")
+    parser.add_argument("--out", type=Path, help="merged table folder (default <tables>/merged)")
+    args = parser.parse_args(argv)
+    per_seed = read_seed_tables(args.tables, args.metric)
+    if not per_seed:
+        print(f"error: no seed<N>/{args.metric}.csv under {args.tables}; run generate_res_table.py first",
+              file=sys.stderr)
+        return 2
+    seeds = args.seeds or sorted(per_seed, key=int)
+    rows, row_order, col_order = [], {}, {}
+    for seed, records in per_seed.items():
+        for r in records:
+            row_order.setdefault(tuple(r[k] for k in ROW_KEYS))
+            col_order.setdefault((r["testset"],))
+            if r["mean"] != "":
+                rows.append({**{k: r[k] for k in ROW_KEYS}, "testset": r["testset"], "seed": seed,
+                             "metric": args.metric, "value": float(r["mean"])})
+    try:
+        table = aggregate(rows, ROW_KEYS, "testset", args.metric, expected_seeds=seeds, strict=not args.partial,
+                          row_order=list(row_order), col_order=list(col_order), labels=labels(), decimals=3)
+    except MissingRunsError as err:
+        print(f"error: cannot merge seeds {', '.join(seeds)}: {err}", file=sys.stderr)
+        return 2
+    out = args.out or args.tables / "merged"
+    write_table(table, out, args.metric)
+    print(f"merged over seeds {', '.join(seeds)} -> {out}\n{table.to_markdown()}")
+    for seed in seeds:
+        md = args.tables / f"seed{seed}" / f"{args.metric}.md"
+        if md.is_file():
+            print(f"\nseed {seed}\n{md.read_text()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
