@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""All runs -> the domain-generalisation tables: rows = (method, training type), columns = tested
+type, mean ± std over seeds, best per column marked; one table for accuracy, one for macro-F1
+(CSV, Markdown, LaTeX), plus a bar chart of each.
+
+    python generate_res_table.py runs/czi --out runs/czi/tables --seeds 5 7 42 137 181
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from czi import METRICS, die
+from seqsi.data.cryoet import TOMO_TYPES
+from seqsi.engine.experiment import RESULTS
+from seqsi.nn import get_mode
+from seqsi.report.plots import plot_grouped_bars
+from seqsi.report.tables import MissingRunsError, aggregate, load_results, write_table
+
+METHOD_ORDER = ["standard", "seqsi", "seq", "affeq", "zscore", "seqsi_sym", "seqsi_telescopic", "affeq_telescopic"]
+TITLES = {"accuracy": "accuracy (%)", "macro_f1": "macro-F1 (%)"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="run folders (searched for results.csv)")
+    parser.add_argument("--out", type=Path, default=None, help="table folder (default <first runs folder>/tables)")
+    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed found)")
+    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked with a dagger)")
+    args = parser.parse_args(argv)
+    out = args.out or Path(args.runs[0]) / "tables"
+    try:
+        rows = load_results([str(Path(r) / "**" / RESULTS) for r in args.runs])
+    except (FileNotFoundError, ValueError) as err:
+        die(str(err))
+    rows = [r for r in rows if r.get("experiment") == "czi"]
+    if not rows:
+        die(f"no czi results under {', '.join(args.runs)}")
+    labels = {get_mode(m).name: get_mode(m).label for m in METHOD_ORDER}
+    present = {(r["method"], r["train_type"]) for r in rows}
+    row_order = [(m, t) for m in METHOD_ORDER for t in TOMO_TYPES if (m, t) in present]
+    tested = {r["testset"] for r in rows}
+    col_order = [(t,) for t in TOMO_TYPES if t in tested]
+    for metric in METRICS:
+        try:
+            table = aggregate(rows, ["method", "train_type"], "testset", metric, expected_seeds=args.seeds,
+                              strict=not args.partial, row_order=row_order, col_order=col_order, scale=100,
+                              decimals=2, labels=labels)
+        except MissingRunsError as err:
+            die(f"{err}\n(run the missing ones, or pass --partial to mark them)")
+        write_table(table, out, metric)
+        plot_grouped_bars(table.to_grouped(), out / f"{metric}.png", ylabel=TITLES[metric], ylim=(0, 100),
+                          xlabel="tested tomogram type",
+                          title=f"Test {TITLES[metric]} per tomogram type (method / training type, mean ± std)")
+        print(f"\nTest {TITLES[metric]}, rows = method / training type, columns = tested type:\n{table.to_markdown()}")
+    print(f"\ntables written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
