@@ -33,11 +33,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifact_sets, read_image
+from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifact_sets
 from ..data.crops import ObjectCrops, minmax_unit
 from ..io import write_csv, write_json
-from ..localization import (accuracy_curve, detect_centres, fit_threshold, get_loss, label_centres, localization_score,
-                            predict_tiled, unet_receptive_margin)
+from ..localization import accuracy_curve, detect_centres, fit_threshold, get_loss, predict_tiled, unet_receptive_margin
 from ..models import MODELS, build_model
 from ..nn import get_mode
 from ..photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
@@ -99,11 +98,11 @@ def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi"
         "train": {"epochs": 40 if flat else 30, "batch_size": 16 if flat else 4, "optimizer": "adamw", "lr": 1e-3,
                   "weight_decay": 0.01, "schedule": "constant", "clip_grad_value": None if flat else 1.0,
                   "monitor": "loss", "monitor_mode": "min", "progress": False},
-        "threshold": {"max_dist": 12, "maxiter": 10},
+        "threshold": {"max_dist": 12 if flat else 6, "maxiter": 10},
         "eval": {"suite": "fluo3d", "test_sets": None, "artifact_sets": "folders", "artifact_masks": "own",
                  "seed": 0, "max_dist": 12 if flat else 6, "dtype": "float32", "max_pixels": 4_194_304,
                  "batch_size": 4, "tile": 128 if flat else 64, "overlap": None},
-        "invariance": {"max_dist": 10, "dtype": "float64"},
+        "invariance": {"max_dist": 10 if flat else 6, "dtype": "float64"},
     }
 
 
@@ -466,7 +465,8 @@ def invariance_experiment(model: nn.Module, loss, threshold: float, items: Seque
     return {label: float(np.mean(values)) for label, values in totals.items()}
 
 
-def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None, device="cpu") -> list[dict]:
+def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
+                   device="cpu") -> list[dict]:
     """The invariance experiment on a run's test images; writes invariance.csv (metric acc0)."""
     from ..report.tables import write_results
 
@@ -508,13 +508,6 @@ def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     if not found:
         raise FileNotFoundError(f"no run (best.pt) found under {', '.join(map(str, paths))}")
     return list(dict.fromkeys(found))
-
-
-__all__ = ["DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "artifact_test_sets", "crop_set", "evaluate_localizer",
-           "evaluate_run", "find_runs", "fit_and_store_threshold", "fit_run_threshold", "invariance_experiment",
-           "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map", "predict_maps", "read_per_image",
-           "read_threshold", "run_dir_for", "run_fields", "save_detections", "score_detections", "test_sets_of",
-           "tiny_config", "train_localizer", "training_items", "unet_geometry", "validation_names"]
 
 
 # ----------------------------------------------------------------------------- entry scripts
@@ -567,3 +560,13 @@ def run_training_script(args, config: dict) -> int:
     finally:
         distributed.shutdown(ctx)
     return 0
+
+
+__all__ = [
+    "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "add_training_arguments", "artifact_test_sets",
+    "crop_set", "evaluate_localizer", "evaluate_run", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
+    "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
+    "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
+    "save_detections", "score_detections", "test_sets_of", "tiny_config", "train_localizer", "training_items",
+    "training_overrides", "unet_geometry", "validation_names",
+]
