@@ -67,6 +67,8 @@ def test_user_folder_trains_and_evaluates_with_clean_masks_for_artifacts(trained
     details = read_per_image(trained)
     assert {int(d["n_ref"]) for d in details} == {3}  # labels 2, 7, 40: three objects
     assert (trained / "overlays" / "none" / "cells_test.png").is_file()
+    with pytest.raises(ValueError, match="no test image named nope"):
+        evaluate_run(trained, eval_overrides={"artifact_sets": "none"}, overlay_images=["nope"])
 
 
 def test_bad_spacing_is_refused(user_folder, tmp_path):

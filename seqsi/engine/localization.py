@@ -367,6 +367,10 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
             raise ValueError(f"{dataset.folder}: artifact set images {dataset.names[:3]}... differ from the clean "
                              f"test images {clean.names[:3]}...")
     wanted = set(overlay_images) if overlay_images is not None else {clean.names[0]}
+    unknown = sorted(wanted - set(clean.names))
+    if unknown:
+        raise ValueError(f"overlay: no test image named {', '.join(unknown)} in {test_dir} "
+                         f"(images: {', '.join(clean.names[:5])}{' ...' if len(clean) > 5 else ''})")
     overlay_sets = set(overlay_sets)
     details = []
     for index in range(len(clean)):
