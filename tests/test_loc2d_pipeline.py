@@ -14,12 +14,15 @@ ALTERATIONS = ["none", "affine", "scale_low", "scale_high", "shift", "affine_sat
 
 
 def script(name: str):
-    """An entry script of the 2D folder as a module (the folder on sys.path for its glue)."""
-    if str(FOLDER) not in sys.path:
-        sys.path.insert(0, str(FOLDER))
-    spec = importlib.util.spec_from_file_location(f"loc2d_script_{name}", FOLDER / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """An entry script of the 2D folder as a module; the folder is on sys.path only while its
+    imports run, so its generic names (train, eval) never shadow another experiment's."""
+    sys.path.insert(0, str(FOLDER))
+    try:
+        spec = importlib.util.spec_from_file_location(f"loc2d_script_{name}", FOLDER / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(FOLDER))
     return module
 
 

@@ -84,8 +84,8 @@ def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi"
 
     The experiment folders' YAML files hold the paper's settings (and their own quick
     presets); this one trains a 3-level UNet (8/16/32 channels, 1 block) for a few epochs
-    with lr 1e-3, ten times the paper's, so that something is learned in seconds: about
-    15 s per 2D model and 40 s per 3D model on one CPU core.
+    with lr 1e-3, ten times the paper's, so that something is learned in seconds: training
+    takes about 15 s per 2D model and 25 s per 3D model on one CPU core.
     """
     flat = dims == 2
     return {
