@@ -15,6 +15,7 @@ from pathlib import Path
 
 from inv_experiment import INVARIANCE
 from loc2d import METHODS, invariance_cases, labels
+from seqsi.cli import guarded
 from seqsi.engine.experiment import RESULTS
 from seqsi.engine.localization import test_sets_of
 from seqsi.report.tables import aggregate, load_results, write_table
@@ -62,4 +63,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from seqsi.cli import guarded
 from seqsi.engine.distributed import select_device
 from seqsi.engine.localization import INVARIANCE_FILE as INVARIANCE
 from seqsi.engine.localization import find_runs, invariance_run
@@ -33,4 +34,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

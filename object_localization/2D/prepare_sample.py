@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from seqsi.cli import guarded
 from seqsi.data.dsb_sample import build_sample_dataset
 
 
@@ -34,4 +35,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from seqsi.cli import guarded
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS
 from seqsi.engine.localization import evaluate_run, find_runs
@@ -56,4 +57,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from loc3d import ROW_KEYS, column_order, labels, row_order
+from seqsi.cli import guarded
 from seqsi.engine.experiment import RESULTS
 from seqsi.report.tables import aggregate, load_results, write_table
 
@@ -53,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

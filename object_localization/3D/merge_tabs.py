@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from loc3d import ROW_KEYS, labels
+from seqsi.cli import guarded
 from seqsi.report.tables import MissingRunsError, aggregate, write_table
 
 
@@ -69,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

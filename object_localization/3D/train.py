@@ -18,6 +18,7 @@ import argparse
 import torch
 
 from loc3d import CONFIG
+from seqsi.cli import guarded
 from seqsi.engine.experiment import add_common_arguments, resolve_config
 from seqsi.engine.localization import add_training_arguments, run_training_script, training_overrides
 
@@ -32,4 +33,4 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     torch.set_float32_matmul_precision("high")
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -497,21 +497,10 @@ def read_per_image(run_dir: str | os.PathLike) -> list[dict]:
 
 
 def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Run folders (holding best.pt) named directly or found below the given folders."""
-    found: list[Path] = []
-    for text in paths:
-        path = Path(text)
-        if path.is_file() and path.name == "best.pt":
-            found.append(path.parent)
-        elif (path / "best.pt").is_file():
-            found.append(path)
-        elif path.is_dir():
-            found += sorted(p.parent for p in path.rglob("best.pt"))
-        else:
-            raise FileNotFoundError(f"{path} is neither a run folder nor a folder of runs")
-    if not found:
-        raise FileNotFoundError(f"no run (best.pt) found under {', '.join(map(str, paths))}")
-    return list(dict.fromkeys(found))
+    """Run folders: those of the best.pt files given, or of every best.pt below given folders."""
+    from .experiment import find_checkpoints
+
+    return list(dict.fromkeys(p.parent for p in find_checkpoints([str(p) for p in paths])))
 
 
 # ----------------------------------------------------------------------------- entry scripts
