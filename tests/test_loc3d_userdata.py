@@ -52,6 +52,7 @@ def trained(user_folder, tmp_path_factory):
     config = tiny_config(user_folder, dims=3, mode="seqsi", out=tmp_path_factory.mktemp("runs"))
     config["data"].update(val_count=1, spacing=[2.0, 1.0, 1.0])  # anisotropic voxels as a parameter
     config["train"]["epochs"] = 2
+    config["augment"]["group"] = "All"  # photometric augmentation inside a real training loop
     config["model"]["widths"] = [4, 8]
     result = train_localizer(config)
     yield result["run_dir"]
@@ -67,6 +68,7 @@ def test_user_folder_trains_and_evaluates_with_clean_masks_for_artifacts(trained
     details = read_per_image(trained)
     assert {int(d["n_ref"]) for d in details} == {3}  # labels 2, 7, 40: three objects
     assert (trained / "overlays" / "none" / "cells_test.png").is_file()
+    assert trained.parts[-2] == "All" and {r["aug"] for r in rows} == {"All"}
     with pytest.raises(ValueError, match="no test image named nope"):
         evaluate_run(trained, eval_overrides={"artifact_sets": "none"}, overlay_images=["nope"])
 

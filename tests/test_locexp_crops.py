@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from seqsi.data.crops import ObjectCrops, minmax_unit, pad_to_patch
+from seqsi.engine.localization import photometric_augment
 from seqsi.localization import score_map
 
 
@@ -89,3 +90,14 @@ def test_mismatched_shapes_and_bad_arguments_are_named():
         ObjectCrops([image], [score_map(labels)], (16, 16, 16))
     with pytest.raises(ValueError, match="pad must be"):
         ObjectCrops([image], [score_map(labels)], 16, pad="zeros")
+
+
+def test_photometric_augmentation_alters_crops_only_and_is_seeded():
+    assert photometric_augment({"suite": "fluo3d", "group": "none"}) is None
+    augment = photometric_augment({"suite": "fluo3d", "group": "Aff"})
+    x, y = torch.rand(32, 1, 8, 8), torch.rand(32, 1, 8, 8)
+    ax, ay = augment(x, y, torch.Generator().manual_seed(0))
+    bx, _ = augment(x, y, torch.Generator().manual_seed(0))
+    assert ay is y and torch.equal(ax, bx)
+    changed = (ax != x).flatten(1).any(1)
+    assert 0 < int(changed.sum()) < 32  # per crop: some get an entry of the group, some the identity
