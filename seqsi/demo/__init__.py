@@ -13,8 +13,9 @@ from pathlib import Path
 
 from ..engine.config import load_config
 from ..io import write_text
-from . import classification
-from .report import classification_report
+from ..photometric.gallery import save_gallery
+from . import classification, localization
+from .report import classification_report, localization_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def demo_config(fast: bool) -> dict:
     with resources.as_file(resources.files("seqsi") / "configs" / "demo.yaml") as path:
         return load_config(path, "fast" if fast else None)
+
+
+def gallery_image(data_root: Path):
+    """The first test image as a (1, 1, H, W) batch in [0, 1]."""
+    import torch
+
+    from ..data.bioimage import list_samples, read_image
+    from ..data.crops import minmax_unit
+
+    sample = list_samples(data_root / "test")[0]
+    return torch.from_numpy(minmax_unit(read_image(sample.image, ndim=2)).astype("float32"))[None, None]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
     summary = classification_report(result, config["modes"], config["classification"]["eval"]["suite"], out)
     sections.append(summary)
     print(summary)
+
+    result = localization.run(config, out, progress)
+    summary = localization_report(result, config["modes"], out)
+    sections.append(summary)
+    print(summary)
+    image = gallery_image(result["data_root"])
+    save_gallery(image, out / "gallery.png", suite="fluo3d", name="DSB2018 test region")
+    sections.append("## The alterations, on the test image\n\n![corruption gallery](gallery.png)\n")
 
     elapsed = time.perf_counter() - started
     header = (f"# SEqSI demo ({'fast' if args.fast else 'full'})\n\nModes: {', '.join(config['modes'])}. "
