@@ -24,6 +24,6 @@ def run(config: dict, out: Path, progress: bool = True) -> dict:
         run_dir = Path(result["run_dir"])
         results += evaluate_run(run_dir, overlay_images=test_images[:1])
         invariance += invariance_run(run_dir)
-        overlays[name] = sorted((run_dir / "overlays").glob("*.png"))
+        overlays[name] = sorted((run_dir / "overlays").rglob("*.png"))
     return {"results": results, "invariance": invariance, "overlays": overlays, "data_root": data_root,
             "test_images": len(test_images)}
