@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score
 from seqsi import build_model
 from seqsi.cli import main as seqsi_cli
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, generate_synthetic, prepare_classification_data, preset
-from seqsi.engine import save_checkpoint
+from seqsi.engine import load_model, save_checkpoint
 from seqsi.invariance import audit
 from seqsi.io import read_csv
 
@@ -120,6 +120,17 @@ def test_quick_pipeline_train_eval_table(prepared, tmp_path, capsys):
             assert value["accuracy"] == pytest.approx(np.trace(matrix) / n_test)
             assert value["macro_f1"] == pytest.approx(czi.macro_f1(matrix))
         first[mode] = {(r["testset"], r["metric"]): float(r["value"]) for r in rows}
+
+    # the trained SEqSI checkpoint predicts the same classes on a x + b of the real test patches
+    model = load_model(runs / "seqsi" / "wbp" / "seed3" / "best.pt", "czi").double()
+    patches, _ = czi.load_test_split(prepared, "wbp", 16)
+    patches = patches.double()
+    with torch.no_grad():
+        logits = model(patches)
+        for a, b in ((6, 3), (0.3, -0.8)):  # the isonetcorrected and ctfdeconvolved ranges of the generator
+            shifted = model(a * patches + b)
+            assert torch.allclose(shifted, a * logits, rtol=1e-9, atol=1e-9 * logits.abs().max().item())
+            assert torch.equal(shifted.argmax(1), logits.argmax(1))
 
     # eval.py rebuilds each model from its checkpoint alone and finds the same numbers
     again = tmp_path / "again"

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         write_table(table, out, metric)
         plot_grouped_bars(table.to_grouped(), out / f"{metric}.png", ylabel=TITLES[metric], ylim=(0, 100),
                           xlabel="tested tomogram type",
-                          title=f"Test {TITLES[metric]} per tomogram type (method / training type, mean ± std)")
+                          title=f"Test {TITLES[metric]}, mean ± std over seeds")
         print(f"\nTest {TITLES[metric]}, rows = method / training type, columns = tested type:\n{table.to_markdown()}")
     print(f"\ntables written to {out}")
     return 0
