@@ -227,8 +227,18 @@ def test_incompatible_flags_are_clear_errors(prepared, tmp_path, capsys):
     # a run resumed with another training type would mix two experiments in one folder
     run_dir = tmp_path / "run"
     assert train.main(train_args(prepared, runs, "seqsi", "--run_dir", str(run_dir), "--no_eval")) == 0
-    before = (run_dir / "last.pt").read_bytes()
+    before = (run_dir / "last.pt").read_bytes(), (run_dir / "config.yaml").read_bytes()
+    message = error_of(capsys, lambda: train.main(train_args(prepared, runs, "seqsi", "--run_dir", str(run_dir),
+                                                             "--epochs", "2")))
+    assert "already holds a run" in message and "--resume" in message
+    message = error_of(capsys, lambda: train.main(train_args(prepared, runs, "seqsi", "--run_dir", str(run_dir),
+                                                             "--set", "model.widths=[4,8]", "--resume")))
+    assert "model.widths" in message
     message = error_of(capsys, lambda: train.main(train_args(prepared, runs, "seqsi", "--run_dir", str(run_dir),
                                                              "--resume", "--train_type", "denoised")))
     assert "data.train_type: 'wbp' -> 'denoised'" in message
-    assert (run_dir / "last.pt").read_bytes() == before
+    message = error_of(capsys, lambda: train.main(train_args(prepared, tmp_path / "other", "seqsi",
+                                                             "--set", "model.widths=[4,8]")))
+    assert "widths, blocks and strides need one entry per stage" in message
+    assert ((run_dir / "last.pt").read_bytes(), (run_dir / "config.yaml").read_bytes()) == before
+    assert not (tmp_path / "other").exists()

@@ -100,13 +100,16 @@ def main(argv=None) -> int:
         counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
         if args.resume:
             check_resume(run_dir, config)
+        elif (run_dir / "last.pt").exists():
+            raise DataError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to continue "
+                            "it, or choose another --out / --run_dir")
         train_set, val_set = datasets(config)
+        seed_all(config["seed"])
+        model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
+        model = build_model(config["model"]["name"], mode, 3, **model_cfg)
     except (DataError, FileNotFoundError, ValueError) as err:
         die(str(err))
 
-    seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-    model = build_model(config["model"]["name"], mode, 3, **model_cfg)
     meta = {"experiment": EXPERIMENT, "dataset": f"czi/{train_type}", "model_spec": model.seqsi_spec, "config": config}
     if ctx.is_main:
         tested = ", ".join(f"{k.split('/')[0]} {n}" for k, n in counts.items() if k.endswith("/test"))
