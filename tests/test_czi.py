@@ -185,7 +185,8 @@ def test_missing_test_split_fails_before_training(prepared, tmp_path, capsys):
 def fake_run(folder, experiment, data_root, mode="seqsi"):
     """A real-format checkpoint of an untrained tiny model, as train.py would leave it."""
     model = build_model("resnet18", mode, 3, widths=[4, 8, 8, 8], blocks=[1, 1, 1, 1])
-    config = {"seed": 1, "model": {"mode": mode}, "data": {"root": str(data_root), "train_type": "wbp", "patch_size": 16},
+    config = {"seed": 1, "model": {"mode": mode},
+              "data": {"root": str(data_root), "train_type": "wbp", "patch_size": 16},
               "eval": {"test_types": list(TOMO_TYPES), "batch_size": 8}}
     save_checkpoint(folder / "best.pt", {"experiment": experiment, "model_spec": model.seqsi_spec, "config": config,
                                          "model": model.state_dict()})

@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     parser.add_argument("paths", nargs="+", help="checkpoints (.pt) or folders searched for best.pt")
     parser.add_argument("--data_root", help="prepared patches (default: the folder recorded in each checkpoint)")
     parser.add_argument("--test_types", nargs="+", choices=TOMO_TYPES, help="types to test on (default: the run's)")
-    parser.add_argument("--out", type=Path, help="write <out>/<method>/<train_type>/seed<N>/ instead of the run folders")
+    parser.add_argument("--out", type=Path,
+                        help="write <out>/<method>/<train_type>/seed<N>/ instead of the run folders")
     parser.add_argument("--skip_done", action="store_true", help="skip runs whose results.csv exists")
     parser.add_argument("--batch_size", type=int, help="evaluation batch size (default: the run's)")
     parser.add_argument("--device", default="auto")

@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         rows = evaluate_run(best, test_data, run_fields(config, mode), run_dir, config["eval"]["batch_size"],
                             ctx.device, f"{mode.label} trained on {train_type}, seed {config['seed']}")
         write_results(run_dir / RESULTS, rows)
-        print(f"best epoch {best.seqsi_checkpoint['best_epoch']} (val accuracy {100 * best.seqsi_checkpoint['best']:.2f} %)")
+        chosen = best.seqsi_checkpoint
+        print(f"best epoch {chosen['best_epoch']} (val accuracy {100 * chosen['best']:.2f} %)")
         for tomo_type in config["eval"]["test_types"]:
             acc, f1 = (r["value"] for r in rows if r["testset"] == tomo_type)
             print(f"  test {tomo_type:<16} accuracy {100 * acc:6.2f} %   macro-F1 {100 * f1:6.2f} %")
