@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from seqsi.localization import accuracy_curve, find_peaks, gaussian_blur, match, score_map
+from seqsi.localization import accuracy_curve, find_peaks, gaussian_blur, match, match_dense, score_map
 
 TARGET = 20.0
 THRESHOLD = 0.5
@@ -107,25 +107,6 @@ def shifted_peaks(score, threshold, window=5):
     return np.argwhere(keep.numpy())
 
 
-def direct_match(pred, ref, max_dist):
-    diff = pred[:, None, :] - ref[None, :, :]
-    squared = np.zeros(diff.shape[:2])
-    for axis in range(diff.shape[2]):
-        squared = squared + diff[..., axis] * diff[..., axis]
-    dist = np.sqrt(squared)
-    pairs, distances = [], []
-    while True:
-        i, j = np.unravel_index(np.argmin(dist), dist.shape)
-        if not dist[i, j] < max_dist:
-            break
-        pairs.append((i, j))
-        distances.append(dist[i, j])
-        dist[i, :] = np.inf
-        dist[:, j] = np.inf
-    return np.array(pairs, np.int64).reshape(-1, 2), np.array(distances)
-
-
-# -- run --------------------------------------------------------------------------------------
 def report(name, ours, direct, identical, extra=""):
     ratio = direct / ours
     verdict = "ok" if identical and ratio >= TARGET else "MISSED"
@@ -154,7 +135,7 @@ def main() -> int:
 
     pred, ref = point_sets(5000, seed=0)
     ours, (pairs, distances) = timed(lambda: match(pred, ref, MAX_DIST), args.repeats)
-    direct, (expected_pairs, expected_distances) = timed(lambda: direct_match(pred, ref, MAX_DIST))
+    direct, (expected_pairs, expected_distances) = timed(lambda: match_dense(pred, ref, MAX_DIST))
     same = np.array_equal(pairs, expected_pairs) and np.array_equal(distances, expected_distances)
     curve = accuracy_curve(pred, ref, MAX_DIST)
     hist = np.bincount(np.floor(expected_distances).astype(int), minlength=MAX_DIST)[:MAX_DIST]

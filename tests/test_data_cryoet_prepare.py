@@ -6,6 +6,7 @@ import mrcfile
 import numpy as np
 import pytest
 import zarr
+from helpers import ROOT, load_script
 
 from seqsi.data.cryoet import (
     CLASSES, check_split, cut_patch, patch_origin, prepare_classification_data, read_tomogram, split_runs,
@@ -217,20 +218,9 @@ def test_visualize_writes_one_png_per_type_and_class(tmp_path):
     assert all((tmp_path / "out" / "examples" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 
-def load_script(name):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "classification" / "czi" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"czi_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_entry_scripts(tmp_path, capsys):
-    generate = load_script("generate_synthetic")
-    prepare = load_script("prepare_classification_data")
+    generate = load_script(ROOT / "classification" / "czi", "generate_synthetic")
+    prepare = load_script(ROOT / "classification" / "czi", "prepare_classification_data")
     assert generate.main(["--out", str(tmp_path / "raw"), "--n-tomograms", "3", "--shape", "16", "24", "24",
                           "--particles-per-tomogram", "6", "--size-scale", "0.3", "--missing", "0:wbp", "--quiet"]) == 0
     with warnings.catch_warnings():

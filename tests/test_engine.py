@@ -119,6 +119,7 @@ def test_config_presets_and_overrides(tmp_path):
     config = load_config(path, "quick", [parse_override("train.lr=0.5")])
     assert config["train"] == {"epochs": 2, "lr": 0.5} and config["preset"] == "quick"
     assert load_config(path)["train"]["epochs"] == 500
+    assert parse_override("train.lr=1e-4") == {"train": {"lr": 1e-4}}  # YAML 1.1 alone would read a string
     with pytest.raises(ValueError, match="unknown config key 'train.epoch'"):
         load_config(path, None, [parse_override("train.epoch=3")])
     with pytest.raises(ValueError, match="no preset 'fast'"):

@@ -1,12 +1,12 @@
 """2D localization end to end on the embedded DSB2018 sample, through the experiment's scripts:
 build the layout -> train (threshold fit, eval) -> inv_experiment -> tables."""
-import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import load_script
+
+from seqsi.io import read_csv
 
 FOLDER = Path(__file__).resolve().parents[1] / "object_localization" / "2D"
 ALTERATIONS = ["none", "affine", "scale_low", "scale_high", "shift", "affine_saturated", "scale_saturated",
@@ -14,21 +14,7 @@ ALTERATIONS = ["none", "affine", "scale_low", "scale_high", "shift", "affine_sat
 
 
 def script(name: str):
-    """An entry script of the 2D folder as a module; the folder is on sys.path only while its
-    imports run, so its generic names (train, eval) never shadow another experiment's."""
-    sys.path.insert(0, str(FOLDER))
-    try:
-        spec = importlib.util.spec_from_file_location(f"loc2d_script_{name}", FOLDER / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(FOLDER))
-    return module
-
-
-def rows(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return load_script(FOLDER, name)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +42,7 @@ def test_run_folders_hold_every_artifact(runs):
         for name in ("config.yaml", "best.pt", "last.pt", "metrics.csv", "threshold.json", "results.csv",
                      "per_image.csv", "invariance.csv", "overlays/none/test_0.png"):
             assert (run / name).is_file(), f"{run / name} missing"
-        results = rows(run / "results.csv")
+        results = read_csv(run / "results.csv")
         assert [r["testset"] for r in results if r["metric"] == "score"] == ALTERATIONS
         assert {(r["experiment"], r["method"] + "-" + r["loss"], r["aug"], r["seed"]) for r in results} == {
             ("loc2d", method, "none", "1")}
@@ -68,7 +54,7 @@ def test_run_folders_hold_every_artifact(runs):
 
 @pytest.mark.slow
 def test_seqsi_zmse_detections_do_not_move_under_any_case_and_standard_ones_do(runs):
-    inv = {m: {r["testset"]: float(r["value"]) for r in rows(runs / m / "none" / "seed1" / "invariance.csv")}
+    inv = {m: {r["testset"]: float(r["value"]) for r in read_csv(runs / m / "none" / "seed1" / "invariance.csv")}
            for m in ("standard-bce", "seqsi-zmse")}
     assert len(inv["seqsi-zmse"]) == 10
     assert all(v == 1.0 for v in inv["seqsi-zmse"].values()), inv["seqsi-zmse"]
@@ -77,10 +63,10 @@ def test_seqsi_zmse_detections_do_not_move_under_any_case_and_standard_ones_do(r
 
 @pytest.mark.slow
 def test_seqsi_zmse_learned_to_find_nuclei_and_is_unchanged_by_affine_alterations(runs):
-    scores = {r["testset"]: float(r["value"]) for r in rows(runs / "seqsi-zmse" / "none" / "seed1" / "results.csv")
+    scores = {r["testset"]: float(r["value"]) for r in read_csv(runs / "seqsi-zmse" / "none" / "seed1" / "results.csv")
               if r["metric"] == "score"}
     assert scores["none"] > 0.3  # an untrained network finds next to nothing
     assert scores["affine"] == scores["shift"] == scores["scale_high"] == scores["none"]
     standard = {r["testset"]: float(r["value"])
-                for r in rows(runs / "standard-bce" / "none" / "seed1" / "results.csv") if r["metric"] == "score"}
+                for r in read_csv(runs / "standard-bce" / "none" / "seed1" / "results.csv") if r["metric"] == "score"}
     assert standard["shift"] < standard["none"]

@@ -1,12 +1,12 @@
 """3D localization end to end through the experiment's scripts: generate -> train the 4 methods
 for 2 seeds -> eval (alterations + artifact folder) -> per-seed tables -> strict merge."""
-import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import load_script
+
+from seqsi.io import read_csv
 
 FOLDER = Path(__file__).resolve().parents[1] / "object_localization" / "3D"
 METHODS = ("standard", "seq", "affeq", "seqsi")
@@ -14,21 +14,7 @@ AFFINE = ("affine", "scale_low", "scale_high", "shift")
 
 
 def script(name: str):
-    """An entry script of the 3D folder as a module; the folder is on sys.path only while its
-    imports run, so its generic names (train, eval) never shadow another experiment's."""
-    sys.path.insert(0, str(FOLDER))
-    try:
-        spec = importlib.util.spec_from_file_location(f"loc3d_script_{name}", FOLDER / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(FOLDER))
-    return module
-
-
-def rows(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return load_script(FOLDER, name)
 
 
 TINY = ["--preset", "quick", "--no_progress", "--set", "model.widths=[4,8]", "--set", "train.epochs=2",
@@ -58,7 +44,7 @@ def test_every_run_is_evaluated_on_alterations_and_artifact_sets(runs):
     for mode, loss in zip(METHODS, ("bce", "bce", "zmse", "zmse")):
         run = runs / f"{mode}-{loss}" / "none" / "seed1"
         assert (run / "threshold.json").is_file() and (run / "overlays" / "none" / "test_0000.png").is_file()
-        tested = [r["testset"] for r in rows(run / "results.csv") if r["metric"] == "score"]
+        tested = [r["testset"] for r in read_csv(run / "results.csv") if r["metric"] == "score"]
         assert tested[0] == "none" and tested[-1] == "arti_3" and len(tested) == 13
     for seed in ("1", "2"):
         assert (runs / "tables" / f"seed{seed}" / "score.md").is_file()
@@ -68,12 +54,12 @@ def test_every_run_is_evaluated_on_alterations_and_artifact_sets(runs):
 def test_seqsi_zmse_scores_are_unchanged_by_affine_scale_shift_and_standard_ones_are_not(runs):
     for method in ("seqsi-zmse", "affeq-zmse"):
         for seed in ("1", "2"):
-            scores = {r["testset"]: float(r["score"]) for r in rows(runs / method / "none" / f"seed{seed}" /
+            scores = {r["testset"]: float(r["score"]) for r in read_csv(runs / method / "none" / f"seed{seed}" /
                                                                       "per_image.csv")}
             assert all(scores[t] == scores["none"] for t in AFFINE), (method, seed, scores)
     changed = 0
     for seed in ("1", "2"):
-        scores = {r["testset"]: float(r["score"]) for r in rows(runs / "standard-bce" / "none" / f"seed{seed}" /
+        scores = {r["testset"]: float(r["score"]) for r in read_csv(runs / "standard-bce" / "none" / f"seed{seed}" /
                                                                   "per_image.csv")}
         changed += sum(scores[t] != scores["none"] for t in AFFINE)
     assert changed > 0

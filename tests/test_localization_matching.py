@@ -2,39 +2,13 @@
 import numpy as np
 import pytest
 
-from seqsi.localization import accuracy_curve, localization_score, match
+from seqsi.localization import accuracy_curve, localization_score, match, match_dense
 from seqsi.localization import matching as matching_module
-
-
-def dense_greedy(pred, ref, max_dist):
-    """The paper's definition: repeatedly take the closest remaining pair of the whole matrix.
-
-    np.argmin returns the first minimum in row-major order, i.e. ties go to the smaller
-    pred index, then the smaller ref index: the documented tie-break.
-    """
-    if not len(pred) or not len(ref):
-        return np.zeros((0, 2), int), np.zeros(0)
-    pred, ref = np.asarray(pred, float), np.asarray(ref, float)
-    diff = pred[:, None, :] - ref[None, :, :]
-    squared = np.zeros(diff.shape[:2])
-    for axis in range(diff.shape[2]):  # same summation order as the library, so ties stay ties
-        squared = squared + diff[..., axis] * diff[..., axis]
-    dist = np.sqrt(squared)
-    pairs, distances = [], []
-    while True:
-        i, j = np.unravel_index(np.argmin(dist), dist.shape)
-        if not dist[i, j] < max_dist:
-            break
-        pairs.append((i, j))
-        distances.append(dist[i, j])
-        dist[i, :] = np.inf
-        dist[:, j] = np.inf
-    return np.array(pairs, int).reshape(-1, 2), np.array(distances)
 
 
 def assert_same_matching(pred, ref, max_dist):
     pairs, distances = match(pred, ref, max_dist)
-    expected_pairs, expected_distances = dense_greedy(pred, ref, max_dist)
+    expected_pairs, expected_distances = match_dense(pred, ref, max_dist)
     np.testing.assert_array_equal(pairs, expected_pairs)
     np.testing.assert_array_equal(distances, expected_distances)
 
@@ -54,7 +28,7 @@ def test_matching_equals_the_dense_greedy_on_random_sets_with_ties():
             assert_same_matching(pred, ref, max_dist)
 
 
-def test_a_long_chain_of_dependent_choices_still_matches_the_dense_greedy():
+def test_a_long_chain_of_dependent_choices_still_matches_the_match_dense():
     """Alternating points on a line with shrinking gaps: each choice waits on the next one."""
     gaps = np.linspace(5.0, 1.0, 399)
     line = np.concatenate(([0.0], np.cumsum(gaps)))

@@ -1,6 +1,4 @@
 """Whole networks of every mode keep their promise to 1e-10 in float64; Standard does not."""
-import math
-
 import pytest
 import torch
 

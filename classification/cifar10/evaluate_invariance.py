@@ -8,7 +8,6 @@ dividing the altered logits by a (SEqSI logits scale by a). Writes invariance.cs
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cifar import HERE
 from evaluate_invariance import INVARIANCE
 from seqsi.cli import guarded
-from seqsi.engine.experiment import RESULTS
-from seqsi.nn import MODE_NAMES, get_mode
+from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
+from seqsi.nn import get_mode
 from seqsi.photometric import load_suite
 from seqsi.report.plots import plot_grouped_bars
 from seqsi.report.tables import aggregate, load_results, write_table
@@ -31,13 +30,10 @@ def labels(suite_name: str) -> dict[str, str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run folders (searched for results.csv / invariance.csv)")
-    parser.add_argument("--out", type=Path, default=None, help="table folder (default <first runs folder>/tables)")
+    add_table_arguments(parser)
     parser.add_argument("--suite", default="cifar10", help="suite whose test-set order and titles are used")
-    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed found)")
-    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked with a dagger)")
     args = parser.parse_args(argv)
-    out = args.out or Path(args.runs[0]) / "tables"
+    out = table_folder(args)
     names = labels(args.suite)
     suite = load_suite(args.suite)
     common = dict(expected_seeds=args.seeds, strict=not args.partial, labels=names,

@@ -5,7 +5,6 @@ every type (domain generalisation). Its results.csv has one row per (tested type
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,6 @@ CONFUSION_DIR = "confusion"
 
 class DataError(ValueError):
     """The prepared data cannot serve this run; raised before anything is written."""
-
-
-def die(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def split_folder(root: str | Path, tomo_type: str, split: str) -> Path:

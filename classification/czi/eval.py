@@ -14,28 +14,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from czi import EXPERIMENT, DataError, check_data, die, evaluate_run, load_test_split, run_fields
+from czi import EXPERIMENT, DataError, check_data, evaluate_run, load_test_split, run_fields
+from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
-from seqsi.engine.experiment import RESULTS, is_complete
+from seqsi.engine.experiment import RESULTS, find_checkpoints, is_complete
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
-
-
-def checkpoints(paths: list[str]) -> list[Path]:
-    found = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            found += sorted(path.rglob("best.pt"))
-        elif path.is_file():
-            found.append(path)
-        else:
-            die(f"{path} is neither a checkpoint nor a folder")
-    if not found:
-        die(f"no best.pt found under {', '.join(paths)}")
-    return found
 
 
 def main(argv=None) -> int:
@@ -52,11 +38,12 @@ def main(argv=None) -> int:
     device = select_device(args.device)
 
     jobs = []  # first every check, then the work: a bad checkpoint or split writes nothing at all
-    for path in checkpoints(args.paths):
+    for path in find_checkpoints(args.paths):
         try:
             config = load_model(path, EXPERIMENT).seqsi_checkpoint["config"]  # weights checked, then freed
         except (ValueError, FileNotFoundError) as err:
-            die(f"{err}. eval.py evaluates checkpoints of the czi experiment (written by classification/czi/train.py)")
+            raise ValueError(f"{err}. eval.py evaluates checkpoints of the czi experiment "
+                             "(written by classification/czi/train.py)") from None
         fields = run_fields(config, get_mode(config["model"]["mode"]))
         target = path.parent
         if args.out:
@@ -69,7 +56,7 @@ def main(argv=None) -> int:
         try:
             check_data(root, None, test_types)
         except DataError as err:
-            die(f"{path}: {err}")
+            raise DataError(f"{path}: {err}") from None
         jobs.append((path, config, fields, target, root, test_types))
 
     cache: dict = {}
@@ -91,4 +78,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from czi import METRICS, die
+from czi import METRICS
+from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
-from seqsi.engine.experiment import RESULTS
+from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
 from seqsi.nn import get_mode
 from seqsi.report.plots import plot_grouped_bars
 from seqsi.report.tables import MissingRunsError, aggregate, load_results, write_table
@@ -23,19 +24,12 @@ TITLES = {"accuracy": "accuracy (%)", "macro_f1": "macro-F1 (%)"}
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run folders (searched for results.csv)")
-    parser.add_argument("--out", type=Path, default=None, help="table folder (default <first runs folder>/tables)")
-    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed found)")
-    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked with a dagger)")
+    add_table_arguments(parser)
     args = parser.parse_args(argv)
-    out = args.out or Path(args.runs[0]) / "tables"
-    try:
-        rows = load_results([str(Path(r) / "**" / RESULTS) for r in args.runs])
-    except (FileNotFoundError, ValueError) as err:
-        die(str(err))
-    rows = [r for r in rows if r.get("experiment") == "czi"]
+    out = table_folder(args)
+    rows = [r for r in load_results([str(Path(r) / "**" / RESULTS) for r in args.runs]) if r.get("experiment") == "czi"]
     if not rows:
-        die(f"no czi results under {', '.join(args.runs)}")
+        raise FileNotFoundError(f"no czi results under {', '.join(args.runs)}")
     labels = {get_mode(m).name: get_mode(m).label for m in METHOD_ORDER}
     present = {(r["method"], r["train_type"]) for r in rows}
     row_order = [(m, t) for m in METHOD_ORDER for t in TOMO_TYPES if (m, t) in present]
@@ -47,7 +41,7 @@ def main(argv=None) -> int:
                               strict=not args.partial, row_order=row_order, col_order=col_order, scale=100,
                               decimals=2, labels=labels)
         except MissingRunsError as err:
-            die(f"{err}\n(run the missing ones, or pass --partial to mark them)")
+            raise ValueError(f"{err}\n(run the missing ones, or pass --partial to mark them)") from None
         write_table(table, out, metric)
         plot_grouped_bars(table.to_grouped(), out / f"{metric}.png", ylabel=TITLES[metric], ylim=(0, 100),
                           xlabel="tested tomogram type",
@@ -58,4 +52,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -12,25 +12,18 @@ the training type, test of every tested type) is checked before anything is writ
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import torch
-import yaml
-
-from czi import EXPERIMENT, HERE, DataError, check_data, datasets, die, evaluate_run, load_test_split, run_fields
+from czi import EXPERIMENT, HERE, DataError, check_data, datasets, evaluate_run, load_test_split, run_fields
+from seqsi.cli import guarded
 from seqsi import build_model
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
 from seqsi.engine import distributed
-from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, sweep_decision
+from seqsi.engine.experiment import (RESULTS, add_common_arguments, check_resume, resolve_config, run_folder,
+                                     sweep_decision)
 from seqsi.engine.seeding import seed_all
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
-
-# Settings that may differ when a run is resumed: they change how it is shown or run, not what is learned.
-RESUMABLE_CHANGES = {"out", "train.progress", "train.num_workers", "train.eval_batch_size", "eval.batch_size",
-                     "eval.test_types"}
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,67 +41,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def check_resume(run_dir: Path, config: dict) -> None:
-    """A resumed run must continue with the settings it was started with."""
-    if not (run_dir / "last.pt").is_file():
-        raise DataError(f"--resume: {run_dir} holds no last.pt to resume; drop --resume to start this run")
-    saved_path = run_dir / "config.yaml"
-    if not saved_path.is_file():
-        return
-    saved, now = flatten(yaml.safe_load(saved_path.read_text()) or {}), flatten(config)
-    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
-    if changed:
-        details = "; ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
-        raise DataError(f"--resume: {run_dir} was started with other settings ({details}); resume it with the "
-                        "same flags, or start a new run in another folder")
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        config = resolve_config(args, {
-            "model.mode": args.model, "data.train_type": args.train_type, "eval.test_types": args.test_types,
-            "data.root": args.data_root, "data.patch_size": args.patch_size, "train.epochs": args.epochs,
-            "train.lr": args.lr, "train.batch_size": args.batch_size,
-        })
-        mode = get_mode(config["model"]["mode"])
-        config["model"]["mode"] = mode.name
-        settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
-        if int(config["data"]["patch_size"]) < 8:
-            raise ValueError(f"patch_size must be at least 8 (the ResNet3D halves it three times); "
-                             f"got {config['data']['patch_size']}")
-    except (ValueError, FileNotFoundError) as err:
-        die(str(err))
-    except TypeError as err:  # e.g. --set train.lr=1e-4, which YAML reads as the string "1e-4"
-        die(f"a setting has the wrong type ({err}); write numbers as YAML numbers, e.g. --set train.lr=1.0e-4")
+    config = resolve_config(args, {
+        "model.mode": args.model, "data.train_type": args.train_type, "eval.test_types": args.test_types,
+        "data.root": args.data_root, "data.patch_size": args.patch_size, "train.epochs": args.epochs,
+        "train.lr": args.lr, "train.batch_size": args.batch_size,
+    })
+    mode = get_mode(config["model"]["mode"])
+    config["model"]["mode"] = mode.name
+    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
+    if int(config["data"]["patch_size"]) < 8:
+        raise ValueError(f"patch_size must be at least 8 (the ResNet3D halves it three times); "
+                         f"got {config['data']['patch_size']}")
     train_type = config["data"]["train_type"]
     ctx = distributed.init(args.device)
     run_dir = run_folder(config, mode, train_type, args.run_dir)
     if not sweep_decision(args, run_dir):
         return 0
-    try:
-        counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
-        if args.resume:
-            check_resume(run_dir, config)
-        elif (run_dir / "last.pt").exists():
-            raise DataError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to continue "
-                            "it, or choose another --out / --run_dir")
-        train_set, val_set = datasets(config)
-        seed_all(config["seed"])
-        model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-        model = build_model(config["model"]["name"], mode, 3, **model_cfg)
-    except (DataError, FileNotFoundError, ValueError) as err:
-        die(str(err))
+    counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
+    if args.resume:
+        check_resume(run_dir, config)
+    elif (run_dir / "last.pt").exists():
+        raise DataError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to continue "
+                        "it, or choose another --out / --run_dir")
+    train_set, val_set = datasets(config)
+    seed_all(config["seed"])
+    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
+    model = build_model(config["model"]["name"], mode, 3, **model_cfg)
 
     meta = {"experiment": EXPERIMENT, "dataset": f"czi/{train_type}", "model_spec": model.seqsi_spec, "config": config}
     if ctx.is_main:
@@ -141,5 +101,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    torch.set_float32_matmul_precision("high")
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

@@ -16,7 +16,7 @@ from pathlib import Path
 from inv_experiment import INVARIANCE
 from loc2d import METHODS, invariance_cases, labels
 from seqsi.cli import guarded
-from seqsi.engine.experiment import RESULTS
+from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
 from seqsi.engine.localization import test_sets_of
 from seqsi.report.tables import aggregate, load_results, write_table
 
@@ -30,15 +30,12 @@ def method_order(rows, wanted=None) -> list[tuple[str, str]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="folders searched for results.csv / invariance.csv")
-    parser.add_argument("--out", type=Path, help="table folder (default <first runs folder>/tables)")
+    add_table_arguments(parser)
     parser.add_argument("--aug", default="none", help="augmentation group of the runs to tabulate")
-    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed found)")
     parser.add_argument("--methods", nargs="*", help="expected columns as mode-loss, e.g. standard-bce seqsi-zmse "
                                                      "(default: those found, in the paper's order)")
-    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked with a dagger)")
     args = parser.parse_args(argv)
-    out = args.out or Path(args.runs[0]) / "tables"
+    out = table_folder(args)
     names = labels()
     rows = [r for r in load_results([str(Path(p) / "**" / RESULTS) for p in args.runs]) if r["aug"] == args.aug]
     if not rows:

@@ -13,24 +13,14 @@ The loss defaults to the mode's paper loss (standard/seq: BCE, affeq/seqsi: ZMSE
 """
 from __future__ import annotations
 
-import argparse
-
-import torch
-
 from loc3d import CONFIG
 from seqsi.cli import guarded
-from seqsi.engine.experiment import add_common_arguments, resolve_config
-from seqsi.engine.localization import add_training_arguments, run_training_script, training_overrides
+from seqsi.engine.localization import training_main
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, CONFIG)
-    add_training_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_training_script(args, resolve_config(args, training_overrides(args)))
+    return training_main(CONFIG, __doc__, argv)
 
 
 if __name__ == "__main__":
-    torch.set_float32_matmul_precision("high")
     raise SystemExit(guarded(main))

@@ -7,12 +7,27 @@ Overrides may only name keys that exist, so a typo fails loudly instead of being
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..io import write_text
+
+
+_EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def numbers(value: Any) -> Any:
+    """YAML 1.1 reads 1e-4 (no dot) as a string; turn such strings into floats, recursively."""
+    if isinstance(value, str) and _EXPONENT_NUMBER.match(value.strip()):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numbers(v) for v in value]
+    return value
 
 
 def deep_merge(base: dict, update: dict, where: str = "", allow_new: bool = False) -> dict:
@@ -33,7 +48,7 @@ def parse_override(text: str) -> dict:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"override must look like section.key=value; got {text!r}")
-    nested: Any = yaml.safe_load(value) if value.strip() else None
+    nested: Any = numbers(yaml.safe_load(value)) if value.strip() else None
     for part in reversed(key.strip().split(".")):
         nested = {part: nested}
     return nested
@@ -49,6 +64,7 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[dic
         raise ValueError(f"config file {path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"config file {path} must hold a mapping at the top level")
+    raw = numbers(raw)
     presets = raw.pop("presets", {}) or {}
     config = raw
     if preset and preset != "paper":

@@ -14,6 +14,9 @@ from ..nn.modes import Mode
 from .config import load_config, parse_override
 
 RESULTS = "results.csv"
+# Config keys a resumed run may change: how it is shown, fed or evaluated, not what it learns.
+RESUMABLE = ("out", "preset", "train.progress", "train.num_workers", "train.eval_batch_size", "eval.", "invariance.",
+             "threshold.")
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_config: Path | None) -> None:
@@ -62,6 +65,51 @@ def run_folder(config: dict, mode: Mode, variant: str, explicit: Path | None = N
 
 def is_complete(run_dir: Path) -> bool:
     return (Path(run_dir) / RESULTS).is_file()
+
+
+def flatten(config: dict, prefix: str = "") -> dict:
+    """{"train": {"lr": 0.1}} -> {"train.lr": 0.1}."""
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _resumable(key: str) -> bool:
+    return any(key == r or (r.endswith(".") and key.startswith(r)) for r in RESUMABLE)
+
+
+def check_resume(run_dir: Path, config: dict) -> None:
+    """A resumed run must continue with the settings it was started with (its config.yaml)."""
+    import yaml
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "last.pt").is_file():
+        raise ValueError(f"--resume: {run_dir} holds no last.pt to resume; drop --resume to start this run")
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    saved, now = flatten(yaml.safe_load(saved_path.read_text()) or {}), flatten(config)
+    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and not _resumable(k))
+    if changed:
+        details = "; ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
+        raise ValueError(f"--resume: {run_dir} was started with other settings ({details}); resume it with the "
+                         "same flags, or start a new run in another folder")
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every generate_res_table.py / merge script shares."""
+    parser.add_argument("runs", nargs="+", help="run folders (searched for result files)")
+    parser.add_argument("--out", type=Path, default=None, help="table folder (default <first runs folder>/tables)")
+    parser.add_argument("--seeds", nargs="*", help="expected seeds (default: every seed found)")
+    parser.add_argument("--partial", action="store_true", help="allow missing runs (marked with a dagger)")
+
+
+def table_folder(args: argparse.Namespace) -> Path:
+    return args.out or Path(args.runs[0]) / "tables"
 
 
 def sweep_decision(args: argparse.Namespace, run_dir: Path) -> bool:

@@ -524,9 +524,22 @@ def training_overrides(args) -> dict:
             "train.lr": args.lr, "train.batch_size": args.batch_size, "data.root": args.data_path}
 
 
+def training_main(default_config: str | os.PathLike, description: str, argv=None) -> int:
+    """The whole of a localization train.py: flags, config, then run_training_script."""
+    import argparse
+
+    from .experiment import add_common_arguments, resolve_config
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, Path(default_config))
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_training_script(args, resolve_config(args, training_overrides(args)))
+
+
 def run_training_script(args, config: dict) -> int:
     """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
-    from .experiment import sweep_decision
+    from .experiment import check_resume, sweep_decision
 
     mode, loss = method_names(config)
     config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
@@ -537,6 +550,8 @@ def run_training_script(args, config: dict) -> int:
         return 0
     if not sweep_decision(args, run_dir):
         return 0
+    if args.resume:
+        check_resume(run_dir, config)
     ctx = distributed.init(args.device)
     try:
         try:
@@ -561,5 +576,6 @@ __all__ = [
     "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
     "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
     "save_detections", "score_detections", "test_sets_of", "tiny_config", "train_localizer", "training_items",
+    "training_main",
     "training_overrides", "unet_geometry", "validation_names",
 ]

@@ -73,6 +73,12 @@ class TrainSettings:
         return settings
 
     def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            wanted = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(str(f.type).split(" ")[0])
+            if value is not None and wanted is not None and (not isinstance(value, wanted) or
+                                                             (wanted is not bool and isinstance(value, bool))):
+                raise ValueError(f"training setting {f.name} must be {str(f.type).split(' ')[0]}; got {value!r}")
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from ..properties import AFFINE_EQUIVARIANT, INVARIANT, SCALE_EQUIVARIANT, SEQSI, SIGN_SEQSI, Property, get_property
+from ..properties import (AFFINE_EQUIVARIANT, INVARIANT, PROPERTIES, SCALE_EQUIVARIANT, SEQSI, SIGN_SEQSI, Property,
+                          get_property)
 
 # Default intensity maps (a, b): tiny and huge scales, large shifts, contrast inversion.
 DEFAULT_CASES = ((0.01, 0.0), (3.0, 0.0), (255.0, 0.0), (0.5, -2.0), (3.0, 5.0), (0.01, 100.0), (255.0, -100.0),
@@ -169,7 +170,7 @@ def audit(
         mode = getattr(model, "seqsi_mode", None)
         if mode is None or mode.property is None:
             raise ValueError("audit: pass property=...; the model carries no mode with a guarantee "
-                             f"(valid properties: invariant, scale-equivariant, affine-equivariant, seqsi, sign-seqsi)")
+                             f"(valid properties: {', '.join(PROPERTIES)})")
         property = mode.property
     prop = get_property(property)
     if not torch.is_tensor(x) or not x.is_floating_point():

@@ -10,7 +10,7 @@ package works on numpy arrays and plain torch modules; it never imports seqsi.mo
 """
 from .inference import predict_tiled, unet_receptive_margin
 from .losses import LOSSES, BCELoss, LocalizationLoss, ZMSELoss, get_loss
-from .matching import accuracy_curve, localization_score, match
+from .matching import accuracy_curve, localization_score, match, match_dense
 from .peaks import find_peaks, gaussian_blur, local_maxima, peak_halo, window_maximum
 from .scoremaps import check_labels, check_same_shape, label_centres, score_map
 from .threshold import MAX_DIST_FIT, centres_from_masks, detect_centres, fit_threshold
@@ -18,6 +18,6 @@ from .threshold import MAX_DIST_FIT, centres_from_masks, detect_centres, fit_thr
 __all__ = [
     "BCELoss", "LOSSES", "LocalizationLoss", "MAX_DIST_FIT", "ZMSELoss", "accuracy_curve", "centres_from_masks",
     "check_labels", "check_same_shape", "detect_centres", "find_peaks", "fit_threshold", "gaussian_blur",
-    "get_loss", "label_centres", "local_maxima", "localization_score", "match", "peak_halo", "predict_tiled",
+    "get_loss", "label_centres", "local_maxima", "localization_score", "match", "match_dense", "peak_halo", "predict_tiled",
     "score_map", "unet_receptive_margin", "window_maximum",
 ]
