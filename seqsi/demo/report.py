@@ -66,7 +66,7 @@ def localization_report(result: dict, modes: list[str], out: Path) -> str:
     labels = {**names, **{c.name: c.title for c in suite.corruptions.values()}}
     order = [(k,) for k in names]
     write_csv(out / "localization_results.csv", result["results"])
-    write_csv(out / "localization_invariance.csv", result["invariance"])
+    write_csv(out / "localization_invariance_results.csv", result["invariance"])
     score = aggregate(rows, "model", "testset", "score", seed_key=None, decimals=3, labels=labels, row_order=order)
     f1 = aggregate(rows, "model", "testset", "f1", seed_key=None, decimals=3, labels=labels, row_order=order)
     acc0 = aggregate(inv, "model", "testset", "acc0", seed_key=None, decimals=3, labels=labels, row_order=order)
