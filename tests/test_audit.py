@@ -79,3 +79,22 @@ def test_certify_cli_exit_codes(capsys):
     assert "FAIL" in capsys.readouterr().out
     assert main(["certify", "--mode", "seqsi", "--norm", "weird"]) == 2
     assert "norm must be one of" in capsys.readouterr().err
+
+
+def test_certify_judges_the_architecture_for_any_weights(capsys):
+    # a fresh BatchNorm is the identity map, so only random statistics reveal that it breaks SEqSI
+    args = ["certify", "--mode", "seqsi", "--norm", "batch", "--set", "widths=[4,8,8]"]
+    assert main(args + ["--keep_init"]) == 0
+    capsys.readouterr()
+    assert main(args) == 1
+    assert "first broken at 'stem.1' (BatchNorm2d)" in capsys.readouterr().out
+
+
+def test_randomize_state_leaves_guaranteed_modes_certified():
+    from seqsi.invariance import randomize_state
+
+    x = torch.rand(2, 3, 16, 16)
+    for mode in ("seqsi", "affeq", "zscore"):
+        assert audit(randomize_state(tiny_resnet(mode), seed=1), x).passed, mode
+    standard = randomize_state(tiny_resnet("standard"))
+    assert all(m.bias.abs().sum() > 0 for m in standard.modules() if isinstance(m, torch.nn.Conv2d))

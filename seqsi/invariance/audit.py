@@ -125,6 +125,32 @@ def explain(module: nn.Module) -> str:
     return "; ".join(reasons) or "its output obeys none of the allowed relations"
 
 
+@torch.no_grad()
+def randomize_state(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every bias, normalisation statistic and affine norm parameter a random value.
+
+    An architecture's guarantee must hold for all weights, not only for its initial ones:
+    a fresh model has zero-free but harmless biases in places, and BatchNorm starts as
+    (x - 0) / 1 * 1 + 0, which is scale-equivariant until training moves its statistics.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(t: torch.Tensor, low: float, high: float) -> torch.Tensor:
+        return (low + (high - low) * torch.rand(t.shape, generator=generator, dtype=torch.float64)).to(t)
+
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
+            module.running_mean.copy_(draw(module.running_mean, -1.0, 1.0))
+            module.running_var.copy_(draw(module.running_var, 0.5, 2.0))
+        if isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)) and \
+                getattr(module, "weight", None) is not None:
+            module.weight.copy_(draw(module.weight, 0.5, 1.5))
+        bias = getattr(module, "bias", None)
+        if isinstance(bias, torch.Tensor):
+            bias.copy_(draw(bias, -0.5, 0.5))
+    return model
+
+
 def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in model.named_modules() if name and not any(True for _ in m.children())]
 

@@ -1,5 +1,8 @@
 """`seqsi certify`: build (or load) a model and print its layer-by-layer audit.
 
+A freshly built model is certified with random biases and normalisation statistics
+(`randomize_state`): the architecture must keep its promise for any weights.
+
 Exits 0 when the promised property holds and 1 when it does not, so it can gate CI.
 """
 from __future__ import annotations
@@ -11,7 +14,7 @@ import yaml
 
 from ..models import build_model
 from ..nn.modes import get_mode
-from .audit import audit
+from .audit import audit, randomize_state
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -36,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--tolerance", type=float, default=None, help="relative error bound (default 1e-8 in float64)")
     parser.add_argument("--all", action="store_true", help="list every module, not only those with parameters")
+    parser.add_argument("--keep_init", action="store_true",
+                        help="certify a fresh model with its initial weights (default: random biases and norm "
+                             "statistics, since the guarantee must hold for any weights)")
 
 
 def _input_channels(model: torch.nn.Module) -> int:
@@ -57,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
             config["norm"] = args.norm
         model = build_model(args.model, get_mode(args.mode), args.dims, **config)
         dims = args.dims
+        if not args.keep_init:
+            randomize_state(model, args.seed)
     mode = model.seqsi_mode
     prop = args.property or mode.property
     if prop is None:
