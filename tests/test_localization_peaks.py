@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+import seqsi.localization.peaks as peaks_module
 from seqsi.localization import find_peaks, gaussian_blur, local_maxima, peak_halo, window_maximum
 
 
@@ -83,6 +84,20 @@ def test_tiled_peaks_equal_untiled_peaks_bit_for_bit(shape, tile):
             assert len(untiled) > 0
             np.testing.assert_array_equal(find_peaks(score, threshold, tile=tile), untiled)
     assert peak_halo(1.0, 5, 2) == (6, 6)
+
+
+@pytest.mark.parametrize("shape", [(610, 433), (200, 40, 41)])
+def test_threads_split_a_large_map_without_changing_the_peaks(shape):
+    """A map above MIN_PARALLEL is cut into slabs run in threads: the same peaks as the rule."""
+    rng = np.random.default_rng(4)
+    score = np.maximum(rng.random(shape, np.float32), plateau_map(rng, shape, 7))
+    assert score.size >= peaks_module.MIN_PARALLEL
+    expected = peaks_by_offsets(score, 0.5)
+    for workers in (1, 2, 3):
+        np.testing.assert_array_equal(find_peaks(score, 0.5, workers=workers), expected)
+    np.testing.assert_array_equal(find_peaks(score, 0.5, tile=(97, 89, 50)[: len(shape)], workers=3), expected)
+    with pytest.raises(ValueError, match="workers"):
+        find_peaks(score, 0.5, workers=0)
 
 
 def test_too_small_a_halo_would_change_the_peaks():
