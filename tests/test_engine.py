@@ -126,3 +126,32 @@ def test_config_presets_and_overrides(tmp_path):
         load_config(path, "fast")
     with pytest.raises(ValueError, match="unknown training settings"):
         TrainSettings.from_dict({"epochs": 1, "batch_size": 2, "learning_rate": 0.1})
+
+
+def test_begin_run_skips_finished_resumes_interrupted_and_refuses_to_overwrite(tmp_path, capsys):
+    """The sweep logic every train.py shares: what a re-run of run_all_seeds.sh relies on."""
+    import argparse
+
+    from seqsi.engine.experiment import RESULTS, begin_run
+
+    def args(**flags):
+        return argparse.Namespace(**{"skip_done": False, "resume": False, **flags})
+
+    fresh, interrupted, finished = (tmp_path / n for n in ("fresh", "interrupted", "finished"))
+    config = {"seed": 1, "train": {"epochs": 3}, "model": {"widths": [4, 8]}}
+    for run in (interrupted, finished):
+        run.mkdir()
+        (run / "last.pt").write_bytes(b"")
+        (run / "config.yaml").write_text("seed: 1\ntrain: {epochs: 3}\nmodel: {widths: [4, 8]}\n")
+    (finished / RESULTS).write_text("mode,accuracy\n")
+
+    assert begin_run(args(), fresh, config)
+    assert not begin_run(args(skip_done=True), finished, config)
+    swept = args(skip_done=True)
+    assert begin_run(swept, interrupted, config) and swept.resume  # a crashed sweep goes on
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        begin_run(args(), interrupted, config)
+    with pytest.raises(ValueError, match="model.widths"):
+        begin_run(args(resume=True), interrupted, {**config, "model": {"widths": [4, 16]}})
+    with pytest.raises(ValueError, match="no last.pt"):
+        begin_run(args(resume=True), fresh, config)

@@ -14,8 +14,7 @@ from cifar import EXPERIMENT, HERE, run_fields, variant_name
 from seqsi.cli import guarded
 from seqsi.engine import TrainingDiverged, distributed, load_model, save_config
 from seqsi.engine.classification import load_splits, robustness_rows, train_classifier
-from seqsi.engine.experiment import (RESULTS, add_common_arguments, check_resume, resolve_config, run_folder,
-                                     sweep_decision)
+from seqsi.engine.experiment import RESULTS, add_common_arguments, begin_run, resolve_config, run_folder
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -55,10 +54,8 @@ def main(argv=None) -> int:
     config["model"]["mode"] = mode.name
     ctx = distributed.init(args.device)
     run_dir = run_folder(config, mode, variant_name(config), args.run_dir)
-    if not sweep_decision(args, run_dir):
+    if not begin_run(args, run_dir, config):
         return 0
-    if args.resume:
-        check_resume(run_dir, config)
 
     splits = load_splits(config["data"])
     if ctx.is_main:

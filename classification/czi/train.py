@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 
-from czi import EXPERIMENT, HERE, DataError, check_data, datasets, evaluate_run, load_test_split, run_fields
+from czi import EXPERIMENT, HERE, check_data, datasets, evaluate_run, load_test_split, run_fields
 from seqsi.cli import guarded
 from seqsi import build_model
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
 from seqsi.engine import distributed
-from seqsi.engine.experiment import (RESULTS, add_common_arguments, check_resume, resolve_config, run_folder,
-                                     sweep_decision)
+from seqsi.engine.experiment import RESULTS, add_common_arguments, begin_run, resolve_config, run_folder
 from seqsi.engine.seeding import seed_all
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
@@ -57,14 +56,9 @@ def main(argv=None) -> int:
     train_type = config["data"]["train_type"]
     ctx = distributed.init(args.device)
     run_dir = run_folder(config, mode, train_type, args.run_dir)
-    if not sweep_decision(args, run_dir):
+    if not begin_run(args, run_dir, config):
         return 0
     counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
-    if args.resume:
-        check_resume(run_dir, config)
-    elif (run_dir / "last.pt").exists():
-        raise DataError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to continue "
-                        "it, or choose another --out / --run_dir")
     train_set, val_set = datasets(config)
     seed_all(config["seed"])
     model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}

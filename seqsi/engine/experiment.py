@@ -125,6 +125,20 @@ def sweep_decision(args: argparse.Namespace, run_dir: Path) -> bool:
     return True
 
 
+def begin_run(args: argparse.Namespace, run_dir: Path, config: dict) -> bool:
+    """Whether train.py goes on in `run_dir`: False for a finished run under --skip_done;
+    a resume is checked against the run's settings, and a fresh start never overwrites a
+    run (checked here, before any data is loaded)."""
+    if not sweep_decision(args, run_dir):
+        return False
+    if args.resume:
+        check_resume(run_dir, config)
+    elif (Path(run_dir) / "last.pt").exists():
+        raise FileExistsError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to "
+                              "continue it, or choose another --out / --run_dir")
+    return True
+
+
 def find_checkpoints(paths: list[str], name: str = "best.pt") -> list[Path]:
     """Checkpoint files given directly, or every `name` found below given folders."""
     found: list[Path] = []

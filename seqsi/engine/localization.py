@@ -539,7 +539,7 @@ def training_main(default_config: str | os.PathLike, description: str, argv=None
 
 def run_training_script(args, config: dict) -> int:
     """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
-    from .experiment import check_resume, sweep_decision
+    from .experiment import begin_run
 
     mode, loss = method_names(config)
     config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
@@ -548,10 +548,8 @@ def run_training_script(args, config: dict) -> int:
         fit_and_store_threshold(run_dir, load_model(run_dir / "best.pt").seqsi_checkpoint["config"],
                                 device=distributed.select_device(args.device))
         return 0
-    if not sweep_decision(args, run_dir):
+    if not begin_run(args, run_dir, config):
         return 0
-    if args.resume:
-        check_resume(run_dir, config)
     ctx = distributed.init(args.device)
     try:
         try:
