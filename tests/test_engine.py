@@ -128,7 +128,7 @@ def test_config_presets_and_overrides(tmp_path):
         TrainSettings.from_dict({"epochs": 1, "batch_size": 2, "learning_rate": 0.1})
 
 
-def test_begin_run_skips_finished_resumes_interrupted_and_refuses_to_overwrite(tmp_path, capsys):
+def test_begin_run_skips_finished_resumes_interrupted_and_refuses_to_overwrite(tmp_path):
     """The sweep logic every train.py shares: what a re-run of run_all_seeds.sh relies on."""
     import argparse
 

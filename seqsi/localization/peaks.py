@@ -184,7 +184,8 @@ def find_peaks(
     the untiled result bit for bit. `score` may then be any array that numpy can slice
     (np.memmap, zarr, ...); a tile is converted to numpy only when it is processed.
     Tiles (or, untiled, slabs of a large map) run in `workers` threads, default one per
-    usable CPU; the result does not depend on it.
+    usable CPU, so up to `workers` tiles are in memory at once; the result does not
+    depend on it.
     """
     return _scan(score, float(threshold), sigma, window, tile, workers)[0]
 
