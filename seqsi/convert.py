@@ -44,9 +44,10 @@ def _zero_sum_like(conv: nn.modules.conv._ConvNd, reparam: str) -> ZeroSumConv:
     return new.to(conv.weight.device, conv.weight.dtype)
 
 
-def _norm_dims(norm: nn.Module) -> int:
+def _norm_dims(norm: nn.Module, model_dims: int) -> int:
+    """BatchNorm3d says its dims; GroupNorm and LayerNorm do not: they take the model's."""
     name = type(norm).__name__
-    return int(name[-2]) if name[-2:] in ("1d", "2d", "3d") else 2
+    return int(name[-2]) if name[-2:] in ("1d", "2d", "3d") else model_dims
 
 
 def convert(
@@ -70,7 +71,7 @@ def convert(
     mode = get_mode(mode)
     if norm != "keep" and norm not in NORMS:
         raise ValueError(f"convert: norm must be 'keep' or one of {NORMS}; got {norm!r}")
-    if mode.family == "affeq":
+    if mode.sort_activation or mode.convex_residual:
         raise ValueError(
             "convert: AffEq needs sort-pooling activations and convex residual sums written in the model's "
             "forward(), which cannot be changed from outside; build one with seqsi.build_model(..., mode='affeq')"
@@ -80,10 +81,9 @@ def convert(
         raise ValueError(f"convert: {type(model).__name__} has no Conv1d/Conv2d/Conv3d layer to convert")
     if not inplace:
         model = copy.deepcopy(model)
-    if mode.family == "standard":
-        return model
-    if mode.family == "zscore":
+    if mode.bias:  # standard (nothing to change) and zscore (a wrapper around the model as it is)
         return _tag(mode.wrap(model), mode)
+    model_dims = convs[0][1].weight.ndim - 2
 
     problems = []
     for name, module in list(model.named_modules()):
@@ -97,7 +97,7 @@ def convert(
                 if channels is None:
                     problems.append(f"{name} ({type(module).__name__}) cannot be replaced: unknown channel count")
                     continue
-                _set_module(model, name, make_norm(norm, _norm_dims(module), channels))
+                _set_module(model, name, make_norm(norm, _norm_dims(module, model_dims), channels))
         elif not any(True for _ in module.children()) and not isinstance(module, _HOMOGENEOUS + _BIASED):
             problems.append(f"{name} ({type(module).__name__}) may not be positively homogeneous")
 

@@ -79,6 +79,7 @@ def test_certify_cli_exit_codes(capsys):
     assert "FAIL" in capsys.readouterr().out
     assert main(["certify", "--mode", "seqsi", "--norm", "weird"]) == 2
     assert "norm must be one of" in capsys.readouterr().err
+    assert main(["certify", "--mode", "seqsi", "--set", "widths=[4,4,4]", "--set", "negative_slope=1e-2"]) == 0
 
 
 def test_certify_judges_the_architecture_for_any_weights(capsys):

@@ -58,3 +58,11 @@ def test_3d_model_conversion():
     converted = convert(model, "seqsi")
     assert audit(converted, torch.rand(2, 1, 8, 8, 8)).passed
     assert not audit(model.eval(), torch.rand(2, 1, 8, 8, 8), "seqsi").passed
+
+
+def test_norms_without_a_dimension_in_their_name_are_replaced_in_the_models_dims():
+    """GroupNorm/LayerNorm do not say 1D/2D/3D: a 3D model gets InstanceNorm3d, not 2d."""
+    model = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.GroupNorm(2, 4), nn.ReLU(), nn.Conv3d(4, 2, 3, padding=1))
+    converted = convert(model, "seqsi", norm="instance")
+    assert isinstance(converted[1], nn.InstanceNorm3d)
+    assert converted(torch.rand(2, 1, 6, 6, 6)).shape == (2, 2, 6, 6, 6)

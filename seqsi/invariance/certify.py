@@ -21,7 +21,9 @@ def _key_value(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"--set expects KEY=VALUE (e.g. widths=[8,16,16]); got {text!r}")
-    return key, yaml.safe_load(value)
+    from ..engine.config import numbers  # YAML 1.1 reads 1e-2 as a string
+
+    return key, numbers(yaml.safe_load(value))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ import torch.nn as nn
 
 from ..properties import AFFINE_EQUIVARIANT, INVARIANT, SCALE_EQUIVARIANT, SEQSI, SIGN_SEQSI, Property
 from .activations import SortPool
-from .constrained import REPARAMETRISATIONS, ConstrainedConv, SumToOneLinear
+from .constrained import REPARAMETRISATIONS, ConstrainedConv, SumToOneLinear, check_reparam
 from .nd import check_dims, conv_cls, conv_transpose_cls, ntuple, same_padding
 from .norms import make_norm
 from .residual import ConvexSum, Sum
@@ -178,9 +178,7 @@ def get_mode(name: str | Mode, reparam: str | None = None) -> Mode:
     if suffix and reparam and suffix != reparam:
         raise ValueError(f"mode {name!r} names reparam {suffix!r} but reparam={reparam!r} was also given")
     mode = _FAMILIES[key]
-    chosen = reparam or suffix or "avg"
-    if chosen not in REPARAMETRISATIONS:
-        raise ValueError(f"reparam must be one of {REPARAMETRISATIONS}; got {chosen!r}")
+    chosen = check_reparam(reparam or suffix or "avg")
     if chosen != "avg" and not mode.constrained:
         raise ValueError(f"mode {key!r} has no constrained kernels, so reparam {chosen!r} means nothing")
     return replace(mode, reparam=chosen)
