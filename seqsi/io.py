@@ -63,7 +63,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
@@ -74,12 +74,12 @@ def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fieldn
     rows = list(rows)
     if fieldnames is None:
         fieldnames = list(dict.fromkeys(k for row in rows for k in row))
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))

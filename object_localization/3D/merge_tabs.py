@@ -13,12 +13,12 @@ Writes <tables>/merged/<metric>.{csv,md,tex} and prints the per-seed tables afte
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 from loc3d import ROW_KEYS, labels
 from seqsi.cli import guarded
+from seqsi.io import read_csv
 from seqsi.report.tables import MissingRunsError, aggregate, write_table
 
 
@@ -26,8 +26,7 @@ def read_seed_tables(folder: Path, metric: str) -> dict[str, list[dict]]:
     """{seed: tidy records} from <folder>/seed<N>/<metric>.csv."""
     tables = {}
     for path in sorted(folder.glob(f"seed*/{metric}.csv")):
-        with open(path, newline="", encoding="utf-8") as f:
-            tables[path.parent.name.removeprefix("seed")] = list(csv.DictReader(f))
+        tables[path.parent.name.removeprefix("seed")] = read_csv(path)
     return tables
 
 

@@ -21,7 +21,6 @@ as in the paper; every model sees identical corrupted images (`test_set_generato
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import math
 import os
@@ -35,7 +34,7 @@ import torch.nn as nn
 
 from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifact_sets
 from ..data.crops import ObjectCrops, minmax_unit
-from ..io import write_csv, write_json
+from ..io import read_csv, write_csv, write_json
 from ..localization import accuracy_curve, detect_centres, fit_threshold, get_loss, predict_tiled, unet_receptive_margin
 from ..models import MODELS, build_model
 from ..nn import get_mode
@@ -492,8 +491,7 @@ def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike |
 
 
 def read_per_image(run_dir: str | os.PathLike) -> list[dict]:
-    with open(Path(run_dir) / PER_IMAGE_FILE, newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv(Path(run_dir) / PER_IMAGE_FILE)
 
 
 def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..io import atomic_path
+from ..io import atomic_path, write_csv, write_text
 
 RESULTS_FILE = "results.csv"
 RESULT_COLUMNS = ("testset", "metric", "value")
@@ -123,10 +123,7 @@ def write_results(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) ->
             raise ValueError(f"write_results({path}): row {i} value {row['value']!r} is not a number") from None
     id_fields = list(dict.fromkeys(k for row in rows for k in row if k not in RESULT_COLUMNS))
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=id_fields + list(RESULT_COLUMNS), restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, rows, id_fields + list(RESULT_COLUMNS))
     return path
 
 
@@ -360,16 +357,12 @@ class Table:
         In the display form `*` marks the best value and `†` an incomplete cell.
         """
         path = Path(path)
-        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            if wide:
+        if wide:
+            with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
                 csv.writer(f).writerows(self.to_wide_rows())
-            else:
-                records = self.to_records()
-                fieldnames = [*self.row_keys, *self.col_keys, "metric", "mean", "std", "n", "n_expected",
-                              "seeds", "best", "display"]
-                writer = csv.DictWriter(f, fieldnames=fieldnames)
-                writer.writeheader()
-                writer.writerows(records)
+        else:
+            write_csv(path, self.to_records(), [*self.row_keys, *self.col_keys, "metric", "mean", "std", "n",
+                                                "n_expected", "seeds", "best", "display"])
         return path
 
     def to_markdown(self) -> str:
@@ -669,8 +662,6 @@ def write_table(table: Table, out_dir: str | os.PathLike, stem: str) -> dict[str
     paths = {"csv": table.to_csv(out_dir / f"{stem}.csv"),
              "wide_csv": table.to_csv(out_dir / f"{stem}_wide.csv", wide=True)}
     for kind, text in (("md", table.to_markdown()), ("tex", table.to_latex())):
-        path = out_dir / f"{stem}.{kind}"
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        paths[kind] = path
+        paths[kind] = out_dir / f"{stem}.{kind}"
+        write_text(paths[kind], text)
     return paths
