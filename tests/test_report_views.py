@@ -75,3 +75,24 @@ def test_bad_inputs_are_refused(tmp_path):
     with pytest.raises(ValueError, match="2D"):
         save_overlay_2d(vol, tmp_path / "a.png")
     assert not list(tmp_path.iterdir())
+
+
+def test_figures_leave_the_users_matplotlib_state_alone(tmp_path):
+    """Drawing a report never imports pyplot nor switches the backend of, say, a notebook."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matplotlib, numpy as np\n"
+        "before = matplotlib.get_backend()\n"
+        "from seqsi.report.views import save_overlay_2d, save_orthogonal_views\n"
+        "from seqsi.report.plots import plot_curves\n"
+        f"save_overlay_2d(np.random.rand(16, 16), r'{tmp_path / 'o.png'}', points={{'gt': [[3, 4]]}})\n"
+        f"save_orthogonal_views(np.random.rand(6, 16, 16), r'{tmp_path / 'v.png'}')\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "assert matplotlib.get_backend() == before, (before, matplotlib.get_backend())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "svg"})
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "o.png").stat().st_size > 0 and (tmp_path / "v.png").stat().st_size > 0

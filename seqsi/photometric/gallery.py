@@ -93,7 +93,7 @@ def _views(y: np.ndarray, view: str, project=np.max) -> np.ndarray:
 
 
 def _panel(ax, image: np.ndarray, clip_masks, title: str, unit_range: bool) -> None:
-    import matplotlib.pyplot as plt  # only for colormaps; no global figure state is used
+    import matplotlib
 
     finite = image[np.isfinite(image)]
     lo, hi = (0.0, 1.0) if unit_range else (float(finite.min()), float(finite.max()))
@@ -102,7 +102,7 @@ def _panel(ax, image: np.ndarray, clip_masks, title: str, unit_range: bool) -> N
     if shown.shape[0] == 3:
         ax.imshow(np.clip(np.nan_to_num(np.moveaxis(shown, 0, -1), nan=1.0), 0, 1), interpolation="nearest")
     else:
-        cmap = plt.get_cmap("gray").with_extremes(bad="white")
+        cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
         ax.imshow(np.ma.masked_invalid(shown[0]), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if clip_masks is not None:
             low, high = clip_masks

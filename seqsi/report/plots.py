@@ -53,12 +53,13 @@ def _new_figure(width: float, height: float) -> tuple[Figure, Any]:
     return fig, fig.add_subplot()
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
+    """Write `fig` atomically as a PNG, on its own background colour."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"figure path must end in .png; got {path}")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format="png", dpi=dpi, facecolor=fig.get_facecolor())
     return path
 
 
@@ -133,7 +134,7 @@ def plot_curves(
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax, len(curves) + (ref is not None) + (base is not None))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _mean_std(value: Any) -> tuple[float, float | None]:
@@ -203,7 +204,7 @@ def plot_grouped_bars(
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def normalize_rows(matrix: Any) -> np.ndarray:
@@ -253,4 +254,4 @@ def plot_confusion_matrix(
     ax.set_ylabel("true class")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "count")
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -10,13 +10,11 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only: never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from seqsi.io import atomic_path  # noqa: E402
+from .plots import save_png
 
 # one style per point set, in the order given: hollow circles for the first (ground truth
 # by convention), crosses for the second (detections), then more
@@ -110,10 +108,16 @@ def _legend(ax, sets: Mapping[str, np.ndarray], size: float, **kwargs):
                             edgecolor="0.5", **kwargs)
 
 
-def _save(fig, path: str | os.PathLike, dpi: int) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, facecolor=fig.get_facecolor())
-    plt.close(fig)
+def _figure(width: float, height: float) -> Figure:
+    """A figure on the Agg canvas, never through pyplot: the caller's backend is left alone."""
+    fig = Figure(figsize=(width, height), facecolor="0.1")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _marker_size(sets: Mapping[str, np.ndarray]) -> float:
+    """Smaller markers when there are many points, within readable bounds."""
+    return max(12.0, min(60.0, 900.0 / math.sqrt(max(1, sum(len(c) for c in sets.values())))))
 
 
 def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[str, np.ndarray] | None = None,
@@ -151,8 +155,7 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
     w_main, w_side = nx * sx, nz * sz
     h_main, h_side = ny * sy, nz * sz
     scale = width / (w_main + w_side)
-    fig = plt.figure(figsize=(width, max(2.0, scale * (h_main + h_side)) + (0.4 if title else 0.0) + 0.6),
-                     facecolor="0.1")
+    fig = _figure(width, max(2.0, scale * (h_main + h_side)) + (0.4 if title else 0.0) + 0.6)
     grid = fig.add_gridspec(2, 2, width_ratios=[w_main, w_side], height_ratios=[h_main, h_side],
                             wspace=0.06, hspace=0.06, left=0.07, right=0.98, bottom=0.07,
                             top=0.92 if title else 0.98)
@@ -162,7 +165,7 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
     _show(ax_yx, yx, _extent(ny, nx, sy, sx), vrange, cmap)
     _show(ax_zy, zy, _extent(ny, nz, sy, sz), vrange, cmap)
     _show(ax_zx, zx, _extent(nz, nx, sz, sx), vrange, cmap)
-    marker = max(12.0, min(60.0, 900.0 / math.sqrt(max(1, sum(len(c) for c in sets.values())))))
+    marker = _marker_size(sets)
     for i, coords in enumerate(sets.values()):
         pz, py, px = coords.T
         keep = {"yx": np.ones(len(coords), bool), "zy": np.ones(len(coords), bool), "zx": np.ones(len(coords), bool)}
@@ -184,8 +187,8 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
             ax.set_xlabel(xl, color="0.8", fontsize=8)
         if yl:
             ax.set_ylabel(yl, color="0.8", fontsize=8)
-    plt.setp(ax_yx.get_xticklabels(), visible=False)
-    plt.setp(ax_zy.get_yticklabels(), visible=False)
+    ax_yx.tick_params(labelbottom=False)
+    ax_zy.tick_params(labelleft=False)
     ax_info = fig.add_subplot(grid[1, 1])
     ax_info.axis("off")
     where = "max projections" if projection == "max" else f"slices z={z0} y={y0} x={x0}"
@@ -195,7 +198,7 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
         _legend(ax_info, sets, marker, loc="lower left", fontsize=7)
     if title:
         fig.suptitle(title, color="white", fontsize=10)
-    _save(fig, path, dpi)
+    save_png(fig, path, dpi)
 
 
 def save_overlay_2d(image, path: str | os.PathLike, *, points: Mapping[str, np.ndarray] | None = None,
@@ -206,16 +209,15 @@ def save_overlay_2d(image, path: str | os.PathLike, *, points: Mapping[str, np.n
     sy, sx = _spacing(spacing, 2)
     sets = _points(points, 2)
     ny, nx = img.shape
-    fig = plt.figure(figsize=(width, max(2.0, width * (ny * sy) / (nx * sx)) + (0.4 if title else 0.1)),
-                     facecolor="0.1")
+    fig = _figure(width, max(2.0, width * (ny * sy) / (nx * sx)) + (0.4 if title else 0.1))
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.9 if title else 0.96))
     _show(ax, img, _extent(ny, nx, sy, sx), _display_range([img]), cmap)
     ax.axis("off")
-    marker = max(12.0, min(60.0, 900.0 / math.sqrt(max(1, sum(len(c) for c in sets.values())))))
+    marker = _marker_size(sets)
     for i, coords in enumerate(sets.values()):
         _scatter(ax, coords[:, 1] * sx, coords[:, 0] * sy, i, marker)
     if sets:
         _legend(ax, sets, marker, loc="lower left", fontsize=7)
     if title:
         fig.suptitle(title, color="white", fontsize=10)
-    _save(fig, path, dpi)
+    save_png(fig, path, dpi)
