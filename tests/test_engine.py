@@ -155,3 +155,36 @@ def test_begin_run_skips_finished_resumes_interrupted_and_refuses_to_overwrite(t
         begin_run(args(resume=True), interrupted, {**config, "model": {"widths": [4, 16]}})
     with pytest.raises(ValueError, match="no last.pt"):
         begin_run(args(resume=True), fresh, config)
+
+
+def test_run_training_trains_evaluates_and_reports_divergence(tmp_path):
+    """The body all train.py scripts share: what runs, in what order, and the exit codes."""
+    import argparse
+
+    from seqsi.engine.experiment import RESULTS, run_training
+
+    calls = []
+
+    def args(**flags):
+        return argparse.Namespace(**{"skip_done": False, "resume": False, "no_eval": False, "device": "cpu", **flags})
+
+    def train(ctx):
+        calls.append(("train", ctx.world_size))
+        return "state"
+
+    def evaluate(ctx, state):
+        calls.append(("evaluate", state))
+
+    def diverge(ctx):
+        raise TrainingDiverged("loss is nan at epoch 1, batch 2")
+
+    assert run_training(args(), tmp_path / "a", {}, train, evaluate) == 0
+    assert calls == [("train", 1), ("evaluate", "state")]
+    calls.clear()
+    assert run_training(args(no_eval=True), tmp_path / "a", {}, train, evaluate) == 0 and calls == [("train", 1)]
+    calls.clear()
+    assert run_training(args(), tmp_path / "b", {}, diverge, evaluate) == 3 and calls == []
+    finished = tmp_path / "c"
+    finished.mkdir()
+    (finished / RESULTS).write_text("mode\n")
+    assert run_training(args(skip_done=True), finished, {}, train, evaluate) == 0 and calls == []

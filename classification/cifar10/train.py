@@ -12,9 +12,9 @@ import argparse
 
 from cifar import EXPERIMENT, HERE, run_fields, variant_name
 from seqsi.cli import guarded
-from seqsi.engine import TrainingDiverged, distributed, load_model, save_config
+from seqsi.engine import load_model, save_config
 from seqsi.engine.classification import load_splits, robustness_rows, train_classifier
-from seqsi.engine.experiment import RESULTS, add_common_arguments, begin_run, resolve_config, run_folder
+from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -52,32 +52,26 @@ def main(argv=None) -> int:
     })
     mode = get_mode(config["model"]["mode"])
     config["model"]["mode"] = mode.name
-    ctx = distributed.init(args.device)
     run_dir = run_folder(config, mode, variant_name(config), args.run_dir)
-    if not begin_run(args, run_dir, config):
-        return 0
 
-    splits = load_splits(config["data"])
-    if ctx.is_main:
-        print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, "
-              f"{len(splits.train_y)} train+val / {len(splits.test_y)} test images, device {ctx.device}, "
-              f"world size {ctx.world_size}")
-        save_config(run_dir / "config.yaml", config)
-    try:
+    def train(ctx):
+        splits = load_splits(config["data"])
+        if ctx.is_main:
+            print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, "
+                  f"{len(splits.train_y)} train+val / {len(splits.test_y)} test images, device {ctx.device}, "
+                  f"world size {ctx.world_size}")
+            save_config(run_dir / "config.yaml", config)
         train_classifier(config, splits, run_dir, {"experiment": EXPERIMENT}, ctx=ctx, resume=args.resume)
-    except TrainingDiverged as err:
-        print(f"error: {err}")
-        return 3
-    finally:
-        distributed.barrier(ctx)
-    if ctx.is_main and not args.no_eval:
+        return splits
+
+    def evaluate(ctx, splits):
         best = load_model(run_dir / "best.pt", EXPERIMENT)
         rows = robustness_rows(best, splits, config["eval"], run_fields(config, mode), ctx.device)
         write_results(run_dir / RESULTS, rows)
         width = max(len(r["testset"]) for r in rows)
         print("\n".join(f"  {r['testset']:<{width}}  {100 * r['value']:6.2f} %" for r in rows))
-    distributed.shutdown(ctx)
-    return 0
+
+    return run_training(args, run_dir, config, train, evaluate)
 
 
 if __name__ == "__main__":

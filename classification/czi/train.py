@@ -17,9 +17,8 @@ from czi import EXPERIMENT, HERE, check_data, datasets, evaluate_run, load_test_
 from seqsi.cli import guarded
 from seqsi import build_model
 from seqsi.data.cryoet import TOMO_TYPES
-from seqsi.engine import Classification, TrainingDiverged, TrainSettings, fit, load_model, save_config
-from seqsi.engine import distributed
-from seqsi.engine.experiment import RESULTS, add_common_arguments, begin_run, resolve_config, run_folder
+from seqsi.engine import Classification, TrainSettings, fit, load_model, save_config
+from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
 from seqsi.engine.seeding import seed_all
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
@@ -54,31 +53,25 @@ def main(argv=None) -> int:
         raise ValueError(f"patch_size must be at least 8 (the ResNet3D halves it three times); "
                          f"got {config['data']['patch_size']}")
     train_type = config["data"]["train_type"]
-    ctx = distributed.init(args.device)
     run_dir = run_folder(config, mode, train_type, args.run_dir)
-    if not begin_run(args, run_dir, config):
-        return 0
-    counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
-    train_set, val_set = datasets(config)
-    seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-    model = build_model(config["model"]["name"], mode, 3, **model_cfg)
 
-    meta = {"experiment": EXPERIMENT, "dataset": f"czi/{train_type}", "model_spec": model.seqsi_spec, "config": config}
-    if ctx.is_main:
-        tested = ", ".join(f"{k.split('/')[0]} {n}" for k, n in counts.items() if k.endswith("/test"))
-        print(f"run {run_dir}: {mode.label} on {train_type}, seed {config['seed']}, {len(train_set)} train / "
-              f"{len(val_set)} val patches of {config['data']['patch_size']}^3; test patches: {tested or 'none'}; "
-              f"device {ctx.device}")
-        save_config(run_dir / "config.yaml", config)
-    try:
+    def train(ctx):
+        counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
+        train_set, val_set = datasets(config)
+        seed_all(config["seed"])
+        model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
+        model = build_model(config["model"]["name"], mode, 3, **model_cfg)
+        meta = {"experiment": EXPERIMENT, "dataset": f"czi/{train_type}", "model_spec": model.seqsi_spec,
+                "config": config}
+        if ctx.is_main:
+            tested = ", ".join(f"{k.split('/')[0]} {n}" for k, n in counts.items() if k.endswith("/test"))
+            print(f"run {run_dir}: {mode.label} on {train_type}, seed {config['seed']}, {len(train_set)} train / "
+                  f"{len(val_set)} val patches of {config['data']['patch_size']}^3; test patches: {tested or 'none'}; "
+                  f"device {ctx.device}")
+            save_config(run_dir / "config.yaml", config)
         fit(model, Classification(), train_set, val_set, settings, run_dir, meta, ctx=ctx, resume=args.resume)
-    except TrainingDiverged as err:
-        print(f"error: {err}")
-        return 3
-    finally:
-        distributed.barrier(ctx)
-    if ctx.is_main and not args.no_eval:
+
+    def evaluate(ctx, _):
         best = load_model(run_dir / "best.pt", EXPERIMENT)
         test_data = {t: load_test_split(config["data"]["root"], t, config["data"]["patch_size"])
                      for t in config["eval"]["test_types"]}
@@ -90,9 +83,8 @@ def main(argv=None) -> int:
         for tomo_type in config["eval"]["test_types"]:
             acc, f1 = (r["value"] for r in rows if r["testset"] == tomo_type)
             print(f"  test {tomo_type:<16} accuracy {100 * acc:6.2f} %   macro-F1 {100 * f1:6.2f} %")
-    distributed.shutdown(ctx)
-    return 0
 
+    return run_training(args, run_dir, config, train, evaluate)
 
 if __name__ == "__main__":
     raise SystemExit(guarded(main))

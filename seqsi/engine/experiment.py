@@ -7,11 +7,14 @@ A run lives in `<out>/<mode>/<variant>/seed<N>/` with `config.yaml`, `metrics.cs
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..nn.modes import Mode
+from . import distributed
 from .config import load_config, parse_override
+from .trainer import TrainingDiverged
 
 RESULTS = "results.csv"
 # Config keys a resumed run may change: how it is shown, fed or evaluated, not what it learns.
@@ -137,6 +140,29 @@ def begin_run(args: argparse.Namespace, run_dir: Path, config: dict) -> bool:
         raise FileExistsError(f"{run_dir} already holds a run (last.pt); pass --resume (or --skip_done) to "
                               "continue it, or choose another --out / --run_dir")
     return True
+
+
+def run_training(args: argparse.Namespace, run_dir: Path, config: dict, train: Callable[[distributed.Context], Any],
+                 evaluate: Callable[[distributed.Context, Any], None]) -> int:
+    """Every train.py's body: the sweep decision, then `train(ctx)` on every rank (torchrun
+    included) and `evaluate(ctx, what train returned)` on rank 0 unless --no_eval. The
+    process group is always torn down. Exit code 3 when the loss diverged (the last good
+    checkpoint is kept), 0 otherwise."""
+    if not begin_run(args, run_dir, config):
+        return 0
+    ctx = distributed.init(args.device)
+    try:
+        try:
+            state = train(ctx)
+        except TrainingDiverged as err:
+            print(f"error: {err}")
+            return 3
+        distributed.barrier(ctx)
+        if ctx.is_main and not args.no_eval:
+            evaluate(ctx, state)
+    finally:
+        distributed.shutdown(ctx)
+    return 0
 
 
 def find_checkpoints(paths: list[str], name: str = "best.pt") -> list[Path]:

@@ -45,7 +45,7 @@ from .config import save_config
 from .evaluate import test_set_generator
 from .seeding import seed_all
 from .tasks import MapRegression
-from .trainer import TrainingDiverged, TrainSettings, fit
+from .trainer import TrainSettings, fit
 
 THRESHOLD_FILE = "threshold.json"
 PER_IMAGE_FILE = "per_image.csv"
@@ -537,7 +537,7 @@ def training_main(default_config: str | os.PathLike, description: str, argv=None
 
 def run_training_script(args, config: dict) -> int:
     """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
-    from .experiment import begin_run
+    from .experiment import run_training
 
     mode, loss = method_names(config)
     config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
@@ -546,24 +546,18 @@ def run_training_script(args, config: dict) -> int:
         fit_and_store_threshold(run_dir, load_model(run_dir / "best.pt").seqsi_checkpoint["config"],
                                 device=distributed.select_device(args.device))
         return 0
-    if not begin_run(args, run_dir, config):
-        return 0
-    ctx = distributed.init(args.device)
-    try:
-        try:
-            train_localizer(config, run_dir, ctx=ctx, resume=args.resume)
-        except TrainingDiverged as err:
-            print(f"error: {err}")
-            return 3
-        if ctx.is_main and not args.no_eval:
-            rows = evaluate_run(run_dir, device=ctx.device)
-            for row in rows:
-                if row["metric"] == "score":
-                    print(f"  {row['testset']:<18} score {row['value']:.4f}")
-            print(f"results: {run_dir / 'results.csv'}, overlays: {run_dir / 'overlays'}")
-    finally:
-        distributed.shutdown(ctx)
-    return 0
+
+    def evaluate(ctx, _):
+        rows = evaluate_run(run_dir, device=ctx.device)
+        for row in rows:
+            if row["metric"] == "score":
+                print(f"  {row['testset']:<18} score {row['value']:.4f}")
+        print(f"results: {run_dir / 'results.csv'}, overlays: {run_dir / 'overlays'}")
+
+    def train(ctx):
+        train_localizer(config, run_dir, ctx=ctx, resume=args.resume)
+
+    return run_training(args, run_dir, config, train, evaluate)
 
 
 __all__ = [
