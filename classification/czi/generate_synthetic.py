@@ -8,9 +8,8 @@ picks JSON), so prepare_classification_data.py runs on it unchanged.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
+from seqsi.cli import guarded
 from seqsi.data.cryoet import PRESETS, generate_synthetic, preset
 
 
@@ -36,17 +35,15 @@ def main(argv=None) -> int:
                         help="leave out one tomogram type of one run, INDEX:TYPE (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    try:
-        cfg = preset(args.preset, n_tomograms=args.n_tomograms, shape=tuple(args.shape) if args.shape else None,
-                     particles_per_tomogram=args.particles_per_tomogram,
-                     distractors_per_tomogram=args.distractors_per_tomogram, size_scale=args.size_scale,
-                     noise=args.noise, missing=tuple(args.missing) if args.missing else None)
-        summary = generate_synthetic(args.out, cfg, seed=args.seed, progress=not args.quiet)
-    except (ValueError, OSError) as err:
-        if os.environ.get("SEQSI_DEBUG"):
-            raise
-        print(f"generate_synthetic: error: {err}", file=sys.stderr)
-        return 2
+    return guarded(generate, args, prefix="generate_synthetic: error")
+
+
+def generate(args: argparse.Namespace) -> int:
+    cfg = preset(args.preset, n_tomograms=args.n_tomograms, shape=tuple(args.shape) if args.shape else None,
+                 particles_per_tomogram=args.particles_per_tomogram,
+                 distractors_per_tomogram=args.distractors_per_tomogram, size_scale=args.size_scale,
+                 noise=args.noise, missing=tuple(args.missing) if args.missing else None)
+    summary = generate_synthetic(args.out, cfg, seed=args.seed, progress=not args.quiet)
     n = sum(sum(r["picks"].values()) for r in summary["runs"].values())
     print(f"wrote {len(summary['runs'])} tomograms, {n} particles to {args.out}")
     return 0

@@ -10,9 +10,8 @@ Reads <root>/[train/]static/ExperimentRuns/<run>/VoxelSpacing10.000/<type>.zarr 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
+from seqsi.cli import guarded
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, prepare_classification_data
 
 
@@ -33,17 +32,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.patch_size) not in (1, 3):
         parser.error("--patch-size takes one size or three (Z Y X)")
-    try:
-        summary = prepare_classification_data(
-            args.data_root, args.out, patch_size=args.patch_size[0] if len(args.patch_size) == 1 else args.patch_size,
-            tomo_types=args.tomo_types, classes=args.classes, seed=args.seed, val_fraction=args.val_fraction,
-            test_fraction=args.test_fraction, voxel_size=args.voxel_size, spacing_dir=args.spacing_dir,
-            visualize=args.visualize, progress=not args.quiet)
-    except (ValueError, OSError) as err:
-        if os.environ.get("SEQSI_DEBUG"):
-            raise
-        print(f"prepare_classification_data: error: {err}", file=sys.stderr)
-        return 2
+    return guarded(prepare, args, prefix="prepare_classification_data: error")
+
+
+def prepare(args: argparse.Namespace) -> int:
+    summary = prepare_classification_data(
+        args.data_root, args.out, patch_size=args.patch_size[0] if len(args.patch_size) == 1 else args.patch_size,
+        tomo_types=args.tomo_types, classes=args.classes, seed=args.seed, val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction, voxel_size=args.voxel_size, spacing_dir=args.spacing_dir,
+        visualize=args.visualize, progress=not args.quiet)
     for split, runs in summary["splits"].items():
         print(f"{split}: {len(runs)} tomograms ({', '.join(runs)})")
     for t, by_split in summary["counts"].items():

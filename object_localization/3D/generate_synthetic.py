@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from seqsi.cli import guarded
 from seqsi.data.bioimage import IMAGES, MASKS, read_image, read_mask
 from seqsi.data.fluorescence import ARTIFACT_LEVELS, SPLITS, preset, volume_name, write_dataset
 from seqsi.localization import label_centres
@@ -90,10 +89,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (ValueError, OSError) as err:  # bad input: one clear line, no traceback
-        if os.environ.get("SEQSI_DEBUG"):
-            raise
-        print(f"generate_synthetic: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    raise SystemExit(guarded(main, prefix="generate_synthetic: error"))
