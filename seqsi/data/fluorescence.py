@@ -235,7 +235,6 @@ class SyntheticVolume:
 
     image: np.ndarray          # uint16 camera image (ADU)
     labels: np.ndarray         # uint16 label mask, 0 = background
-    signal: np.ndarray         # float32 expected photons per voxel (background + blurred objects)
     object_level: float        # median over objects of their peak blurred signal above background
     kinds: list[str] = field(default_factory=list)  # "nucleus" / "spot" per label 1..K
 
@@ -306,7 +305,7 @@ def generate_volume(params: FluorescenceParams, rng: np.random.Generator) -> Syn
     else:
         object_level = float(np.sqrt(np.prod(params.brightness)))  # the median of the log-uniform draw
     label_dtype = np.uint16 if len(kinds) <= 65535 else np.int32
-    return SyntheticVolume(image, labels.astype(label_dtype), signal, object_level, kinds)
+    return SyntheticVolume(image, labels.astype(label_dtype), object_level, kinds)
 
 
 # ----------------------------------------------------------------------------- artifacts

@@ -30,14 +30,14 @@ def numbers(value: Any) -> Any:
     return value
 
 
-def deep_merge(base: dict, update: dict, where: str = "", allow_new: bool = False) -> dict:
+def deep_merge(base: dict, update: dict, where: str = "") -> dict:
     out = copy.deepcopy(base)
     for key, value in update.items():
         path = f"{where}.{key}" if where else key
-        if key not in out and not allow_new:
+        if key not in out:
             raise ValueError(f"unknown config key {path!r}; known keys here: {sorted(out)}")
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value, path, allow_new)
+            out[key] = deep_merge(out[key], value, path)
         else:
             out[key] = copy.deepcopy(value)
     return out

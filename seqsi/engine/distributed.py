@@ -56,15 +56,6 @@ def all_reduce_sum(values: torch.Tensor, ctx: Context) -> torch.Tensor:
     return values
 
 
-def broadcast_flag(flag: bool, ctx: Context) -> bool:
-    """Rank 0's decision, shared with every rank."""
-    if not ctx.distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
-    dist.broadcast(t, 0)
-    return bool(t.item())
-
-
 def barrier(ctx: Context) -> None:
     if ctx.distributed:
         dist.barrier()

@@ -42,7 +42,8 @@ class LocalizationLoss:
 
     def postprocess(self, output):
         """One image's output map (numpy array or tensor, any shape) -> score map, same type."""
-        raise NotImplementedError
+        tensor, back = _as_tensor(output)
+        return back(self.postprocess_batch(tensor[None])[0])
 
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
         """A batch (N, ...) of outputs -> score maps, image by image."""
@@ -68,10 +69,6 @@ class BCELoss(LocalizationLoss):
         _check_pair(prediction, target)
         return F.binary_cross_entropy_with_logits(prediction, target)
 
-    def postprocess(self, output):
-        tensor, back = _as_tensor(output)
-        return back(torch.sigmoid(tensor))
-
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(output)
 
@@ -95,10 +92,6 @@ class ZMSELoss(LocalizationLoss):
         if prediction.ndim < 2:
             raise ValueError(f"ZMSE needs a batch (N, ...) of samples; got shape {tuple(prediction.shape)}")
         return F.mse_loss(standardize(prediction), standardize(target.to(prediction.dtype)))
-
-    def postprocess(self, output):
-        tensor, back = _as_tensor(output)
-        return back(standardize(tensor[None])[0])
 
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
         return standardize(output)

@@ -101,7 +101,6 @@ class Corruption:
     dims: tuple[int, ...] = (1, 2, 3)
 
     op: ClassVar[str] = ""
-    formula: ClassVar[str] = ""
     random_fields: ClassVar[tuple[str, ...]] = ()  # dataclass fields holding a Param
     int_fields: ClassVar[tuple[str, ...]] = ()  # dataclass fields holding an IntRange
     draws: ClassVar[tuple[tuple[str, str], ...] | None] = None  # (output key, field); default one per field
@@ -151,16 +150,6 @@ class Corruption:
 
     def _affine(self) -> bool:
         return False
-
-    def describe(self) -> str:
-        """One line for reports: the formula and the parameter distributions."""
-        parts = [f"{key} ~ {getattr(self, key)}" for key in (*self.random_fields, *self.int_fields)]
-        text = f"{self.title}: {self.formula}" + (f"; {', '.join(parts)}" if parts else "")
-        if self.clip is not None:
-            text += f"; clipped to [{self.clip[0]:g}, {self.clip[1]:g}]"
-        if self.minmax:
-            text += "; min-max renormalised to [0, 1]"
-        return text
 
     def format_params(self, params: Params, index: int) -> str:
         """The scalar draws of one image, e.g. 'a=0.53 b=-1.2', for figure titles."""
@@ -228,7 +217,6 @@ class Identity(Corruption):
     """The clean test set / the "none" alteration."""
 
     op: ClassVar[str] = "identity"
-    formula: ClassVar[str] = "x"
 
     def _affine(self) -> bool:
         return True
@@ -250,7 +238,6 @@ class Affine(Corruption):
     offset: float = 0.0
 
     op: ClassVar[str] = "affine"
-    formula: ClassVar[str] = "a x + b"
     random_fields: ClassVar[tuple[str, ...]] = ("a", "b")
 
     def _validate(self) -> None:
@@ -259,10 +246,6 @@ class Affine(Corruption):
 
     def _affine(self) -> bool:
         return self.a.positive
-
-    def describe(self) -> str:
-        text = super().describe()
-        return text.replace("a x + b", f"a x + b + {self.offset:g}", 1) if self.offset else text
 
     def _apply(self, x, params):
         return x * per_image(params["a"], x) + per_image(params["b"] + self.offset, x)
@@ -307,7 +290,6 @@ class Linear(Corruption):
     b: Param = Param.constant(0.0)
 
     op: ClassVar[str] = "linear"
-    formula: ClassVar[str] = "a(p) x + b(p), a and b linear along a random direction"
     random_fields: ClassVar[tuple[str, ...]] = ("a", "b")
     draws: ClassVar[tuple[tuple[str, str], ...]] = (("a0", "a"), ("a1", "a"), ("b0", "b"), ("b1", "b"))
 
@@ -333,7 +315,6 @@ class Noise(Corruption):
     sigma: Param = Param.constant(0.0)
 
     op: ClassVar[str] = "noise"
-    formula: ClassVar[str] = "x + N(0, sigma^2)"
     random_fields: ClassVar[tuple[str, ...]] = ("sigma",)
 
     def _validate(self) -> None:
@@ -357,7 +338,6 @@ class Gamma(Corruption):
     g: Param = Param.constant(1.0)
 
     op: ClassVar[str] = "gamma"
-    formula: ClassVar[str] = "x ^ g"
     random_fields: ClassVar[tuple[str, ...]] = ("g",)
 
     def _validate(self) -> None:
@@ -423,7 +403,6 @@ class Artifacts(Corruption):
     dims: tuple[int, ...] = (3,)
 
     op: ClassVar[str] = "artifacts"
-    formula: ClassVar[str] = "x + k * reference * (bright segments)"
     random_fields: ClassVar[tuple[str, ...]] = ("k", "length", "width")
     int_fields: ClassVar[tuple[str, ...]] = ("count",)
     draws: ClassVar[tuple[tuple[str, str], ...]] = (("k", "k"), ("count", "count"))

@@ -87,10 +87,6 @@ class Param:
         """Every draw is > 0 (draws lie in (low, high], so a range starting at 0 never yields 0)."""
         return all(p.low >= 0 and p.high > 0 and not p.random_sign for p in self.pieces)
 
-    @property
-    def is_constant(self) -> bool:
-        return len(set(self.pieces)) == 1 and self.pieces[0].low == self.pieces[0].high
-
     def sample(self, u: torch.Tensor) -> torch.Tensor:
         """Map uniforms u of shape (M, 3), float64 in [0, 1), to M draws (float64)."""
         n = len(self.pieces)
