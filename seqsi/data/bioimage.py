@@ -17,7 +17,6 @@ temporary files of atomic writes.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ import tifffile
 
 from seqsi.io import atomic_path
 from seqsi.localization import check_labels, label_centres, score_map
+from seqsi.localization.scoremaps import check_spacing
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGES, MASKS, SCORES = "images", "masks", "scores"
@@ -73,12 +73,7 @@ def write_tiff(path: str | os.PathLike, array: np.ndarray, *, spacing: Sequence[
 # ----------------------------------------------------------------------------- reading
 
 def _check_spacing(spacing: Sequence[float], ndim: int, name: str) -> tuple[float, ...]:
-    values = tuple(float(s) for s in np.atleast_1d(np.asarray(spacing, dtype=np.float64)))
-    if len(values) == 1:
-        values = values * ndim
-    if len(values) != ndim or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"{name} must be {ndim} positive numbers (micrometres per voxel); got {spacing!r}")
-    return values
+    return tuple(float(v) for v in check_spacing(spacing, ndim, f"{name} (micrometres per voxel)"))
 
 
 def _read(path: Path, what: str, ndim: int | None) -> np.ndarray:

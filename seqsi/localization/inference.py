@@ -15,12 +15,13 @@ input wrapper, instance or layer norm) see per-tile statistics: tiling changes t
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .peaks import per_axis, tile_windows
 
 
 def unet_receptive_margin(levels: int, blocks: int) -> int:
@@ -33,22 +34,6 @@ def unet_receptive_margin(levels: int, blocks: int) -> int:
     if levels < 0 or blocks < 0:
         raise ValueError(f"levels and blocks must be >= 0; got {levels} and {blocks}")
     return 2 + (4 * blocks + 2) * (2**levels - 1) + 2 * blocks * 2**levels
-
-
-def _per_axis(value, ndim: int, name: str) -> tuple[int, ...]:
-    values = tuple(int(v) for v in (np.ravel(value) if np.ndim(value) else (value,) * ndim))
-    if len(values) != ndim:
-        raise ValueError(f"{name} must be one int or {ndim} ints for a {ndim}D image; got {value!r}")
-    return values
-
-
-def _windows(shape, tile, overlap):
-    """(core slices, window slices, core slices inside the window) for every tile."""
-    for starts in itertools.product(*(range(0, n, t) for n, t in zip(shape, tile))):
-        core = tuple(slice(s, min(s + t, n)) for s, t, n in zip(starts, tile, shape))
-        window = tuple(slice(max(c.start - o, 0), min(c.stop + o, n)) for c, o, n in zip(core, overlap, shape))
-        inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(core, window))
-        yield core, window, inner
 
 
 @torch.no_grad()
@@ -75,7 +60,7 @@ def predict_tiled(
     ndim = len(shape)
     if ndim == 0 or 0 in shape:
         raise ValueError(f"image must be a non-empty spatial array (H, W) or (D, H, W); got shape {shape}")
-    tile, overlap = _per_axis(tile, ndim, "tile"), _per_axis(overlap, ndim, "overlap")
+    tile, overlap = per_axis(tile, ndim, "tile", int), per_axis(overlap, ndim, "overlap", int)
     if align < 1 or any(t < 1 or t % align for t in tile) or any(o < 0 or o % align for o in overlap):
         raise ValueError(f"tile {tile} must be positive and tile and overlap {overlap} multiples of align={align} "
                          "(windows must start on the network's down-sampling grid)")
@@ -85,7 +70,7 @@ def predict_tiled(
     device = torch.device(device) if device is not None else (parameter.device if parameter is not None else "cpu")
     dtype = dtype or (parameter.dtype if parameter is not None else torch.float32)
     groups: dict[tuple[int, ...], list] = {}
-    for core, window, inner in _windows(shape, tile, overlap):
+    for core, window, inner in tile_windows(shape, tile, overlap):
         groups.setdefault(tuple(w.stop - w.start for w in window), []).append((core, window, inner))
     for jobs in groups.values():
         for first in range(0, len(jobs), batch_size):

@@ -31,7 +31,8 @@ TRUNCATE = 4.0  # Gaussian support in sigmas, scipy's default, fixed so tiling k
 MIN_PARALLEL = 1 << 18  # below this many pixels one thread is faster than splitting the map
 
 
-def _per_axis(value, ndim: int, name: str, cast=float) -> tuple:
+def per_axis(value, ndim: int, name: str, cast=float) -> tuple:
+    """One value for every axis, or exactly one per axis, as a tuple of `cast`."""
     values = tuple(cast(v) for v in (np.ravel(value) if np.ndim(value) else (value,) * ndim))
     if len(values) != ndim:
         raise ValueError(f"{name} must be one value or {ndim} values for a {ndim}D map; got {value!r}")
@@ -39,14 +40,14 @@ def _per_axis(value, ndim: int, name: str, cast=float) -> tuple:
 
 
 def _windows(window, ndim: int) -> tuple[int, ...]:
-    windows = _per_axis(window, ndim, "window", int)
+    windows = per_axis(window, ndim, "window", int)
     if any(w < 1 or w % 2 == 0 for w in windows):
         raise ValueError(f"window must be odd and positive (a centred neighbourhood); got {window!r}")
     return windows
 
 
 def _sigmas(sigma, ndim: int) -> tuple[float, ...]:
-    sigmas = _per_axis(sigma, ndim, "sigma")
+    sigmas = per_axis(sigma, ndim, "sigma")
     if any(not np.isfinite(s) or s < 0 for s in sigmas):
         raise ValueError(f"sigma must be >= 0; got {sigma!r}")
     return sigmas
@@ -106,16 +107,26 @@ def _peaks_in(score: np.ndarray, threshold: float, sigma, window, core: tuple[sl
     return np.stack(np.unravel_index(keep, local.shape), axis=1).astype(np.int64) + starts, values[keep]
 
 
-def _boxes(shape: tuple[int, ...], tile, workers: int) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
-    """Start corners of the cores: the user's tiles, or one slab per worker along axis 0."""
+def tile_windows(shape: tuple[int, ...], tile: Sequence[int], halo: Sequence[int]):
+    """(core, window, core inside the window) slices of every tile: the region a tile owns,
+    the region read for it (`halo` more pixels per side, clipped to the array), and where
+    the first lies in the second. An empty axis gives one empty tile."""
+    for starts in itertools.product(*(range(0, n, t) if n else (0,) for n, t in zip(shape, tile))):
+        core = tuple(slice(s, min(s + t, n)) for s, t, n in zip(starts, tile, shape))
+        window = tuple(slice(max(c.start - h, 0), min(c.stop + h, n)) for c, h, n in zip(core, halo, shape))
+        inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(core, window))
+        yield core, window, inner
+
+
+def _tile_size(shape: tuple[int, ...], tile, workers: int) -> tuple[int, ...]:
+    """The user's tiles, or one slab per worker along axis 0 for a large map."""
     if tile is None:
         slabs = max(1, min(workers, shape[0] // 64)) if int(np.prod(shape)) >= MIN_PARALLEL else 1
-        size = (-(-shape[0] // slabs),) + shape[1:]
-    else:
-        size = _per_axis(tile, len(shape), "tile", int)
-        if any(t < 1 for t in size):
-            raise ValueError(f"tile must be positive; got {tile!r}")
-    return size, list(itertools.product(*(range(0, n, t) if n else (0,) for n, t in zip(shape, size))))
+        return (-(-shape[0] // slabs),) + shape[1:]
+    size = per_axis(tile, len(shape), "tile", int)
+    if any(t < 1 for t in size):
+        raise ValueError(f"tile must be positive; got {tile!r}")
+    return size
 
 
 def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.ndarray, np.ndarray]:
@@ -131,31 +142,28 @@ def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.nda
     if tile is None:
         score = _as_float_map(score)
     shape = tuple(np.shape(score))
-    halo = peak_halo(sigma, window, ndim)
-    size, corners = _boxes(shape, tile, workers)
+    tiles = list(tile_windows(shape, _tile_size(shape, tile, workers), peak_halo(sigma, window, ndim)))
 
-    def scan_core(starts):
-        stops = [min(s + t, n) for s, t, n in zip(starts, size, shape)]
-        outer = tuple(slice(max(s - h, 0), min(e + h, n)) for s, e, h, n in zip(starts, stops, halo, shape))
+    def scan_tile(tile_slices):
+        _, outer, core = tile_slices
         part = _as_float_map(score[outer])
         low, high = (part.min(), part.max()) if part.size else (np.inf, -np.inf)  # NaN propagates
         if part.size and not (np.isfinite(low) and np.isfinite(high)):
             raise ValueError(f"score has {np.count_nonzero(~np.isfinite(part))} non-finite values (NaN or inf) "
                              f"in the region {[(o.start, o.stop) for o in outer]}")
-        core = tuple(slice(s - o.start, e - o.start) for s, e, o in zip(starts, stops, outer))
         found, values = _peaks_in(part, threshold, sigma, window, core)
         return found + np.array([o.start for o in outer], np.int64), values, low, high
 
-    if len(corners) == 1 or workers == 1:
-        results = [scan_core(c) for c in corners]
+    if len(tiles) == 1 or workers == 1:
+        results = [scan_tile(t) for t in tiles]
     else:
-        with ThreadPoolExecutor(min(workers, len(corners))) as pool:
-            results = list(pool.map(scan_core, corners))
+        with ThreadPoolExecutor(min(workers, len(tiles))) as pool:
+            results = list(pool.map(scan_tile, tiles))
     coords, values, lows, highs = zip(*results)
     if not min(lows) < max(highs):  # empty or constant map: no contrast, no centre
         return np.zeros((0, ndim), np.int64), np.zeros(0)
     coords, values = np.concatenate(coords), np.concatenate(values)
-    if len(corners) > 1 and len(coords):
+    if len(tiles) > 1 and len(coords):
         order = np.lexsort(coords.T[::-1])
         coords, values = coords[order], values[order]
     return coords, values

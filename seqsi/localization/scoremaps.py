@@ -39,14 +39,18 @@ def check_same_shape(image: np.ndarray, labels: np.ndarray, image_name: str = "i
         )
 
 
-def _spacing(spacing: float | Sequence[float] | None, ndim: int) -> np.ndarray:
+def check_spacing(spacing: float | Sequence[float] | None, ndim: int, name: str = "spacing") -> np.ndarray:
+    """Pixel/voxel size per axis (any unit) as float64 (ndim,); None means isotropic 1."""
     if spacing is None:
         return np.ones(ndim)
-    values = np.asarray(spacing, dtype=np.float64)
+    try:
+        values = np.asarray(spacing, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = np.full(0, np.nan)
     if values.ndim == 0:
         values = np.full(ndim, float(values))
     if values.shape != (ndim,) or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"spacing must be one positive number or {ndim} positive numbers; got {spacing!r}")
+        raise ValueError(f"{name} must be one positive number or {ndim} positive numbers; got {spacing!r}")
     return values
 
 
@@ -94,7 +98,7 @@ def score_map(labels: np.ndarray, spacing: float | Sequence[float] | None = None
     a pixel belongs to. A mask without objects gives an all-zero map.
     """
     labels = check_labels(labels)
-    step = _spacing(spacing, labels.ndim)
+    step = check_spacing(spacing, labels.ndim)
     flat, coords, index, _, sizes = _objects(labels)
     out = np.zeros(labels.shape, dtype=np.float32)
     if not len(flat):

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..localization.scoremaps import check_spacing
 from .plots import save_png
 
 # one style per point set, in the order given: hollow circles for the first (ground truth
@@ -42,17 +43,6 @@ def _array(data, name: str, ndim: int) -> np.ndarray:
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise ValueError(f"{name} must hold real numbers; got dtype {array.dtype}")
     return array.astype(np.float32, copy=False)
-
-
-def _spacing(spacing, ndim: int) -> np.ndarray:
-    if spacing is None:
-        return np.ones(ndim)
-    values = np.asarray(spacing, dtype=np.float64).reshape(-1)
-    if values.size == 1:
-        values = np.repeat(values, ndim)
-    if values.size != ndim or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"spacing must be {ndim} positive numbers; got {spacing!r}")
-    return values
 
 
 def _points(points: Mapping[str, np.ndarray] | None, ndim: int) -> dict[str, np.ndarray]:
@@ -134,7 +124,7 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
     finest axis); projections show every point.
     """
     vol = _array(volume, "volume", 3)
-    step = _spacing(spacing, 3)
+    step = check_spacing(spacing, 3)
     sets = _points(points, 3)
     if projection not in _PROJECTIONS:
         raise ValueError(f"projection must be one of {_PROJECTIONS}; got {projection!r}")
@@ -206,7 +196,7 @@ def save_overlay_2d(image, path: str | os.PathLike, *, points: Mapping[str, np.n
                     width: float = 6.0, dpi: int = 120) -> None:
     """Write a PNG of a (y, x) image with point sets {label: (K, 2) yx indices} overlaid."""
     img = _array(image, "image", 2)
-    sy, sx = _spacing(spacing, 2)
+    sy, sx = check_spacing(spacing, 2)
     sets = _points(points, 2)
     ny, nx = img.shape
     fig = _figure(width, max(2.0, width * (ny * sy) / (nx * sx)) + (0.4 if title else 0.1))
