@@ -535,6 +535,43 @@ def training_main(default_config: str | os.PathLike, description: str, argv=None
     return run_training_script(args, resolve_config(args, training_overrides(args)))
 
 
+def evaluation_main(description: str, argv=None) -> int:
+    """The whole of a localization eval.py: score every run found against ground truth."""
+    import argparse
+
+    from .experiment import RESULTS, is_complete
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="run folders, or folders searched for runs (best.pt)")
+    parser.add_argument("--data_path", help="override the data folder recorded in the run (same layout)")
+    parser.add_argument("--artifact_sets", choices=("folders", "suite", "none"),
+                        help="folders: test/arti_<k>/; suite: simulated artifacts on the clean volumes; none")
+    parser.add_argument("--artifact_masks", choices=("own", "clean"),
+                        help="clean: score artifact folders without masks/ against test/masks")
+    parser.add_argument("--dtype", choices=("float32", "float64"), help="inference precision (default: config)")
+    parser.add_argument("--max_pixels", type=int, help="images with more pixels are predicted in tiles")
+    parser.add_argument("--tile", type=int, help="tile core size (pixels per axis)")
+    parser.add_argument("--overlap", type=int, help="context around each tile (default: exact receptive margin)")
+    parser.add_argument("--seed", type=int, help="seed of the altered test images (default: config)")
+    parser.add_argument("--overlay", nargs="*", default=None, help="image names to draw (default: the first)")
+    parser.add_argument("--overlay_sets", nargs="*", default=["none"], help="test sets to draw (default: none)")
+    parser.add_argument("--skip_done", action="store_true", help=f"skip runs that already have {RESULTS}")
+    parser.add_argument("--progress", action="store_true", help="print each image")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    device = distributed.select_device(args.device)
+    keys = ("artifact_sets", "artifact_masks", "dtype", "max_pixels", "tile", "overlap", "seed")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    for run in find_runs(args.runs):
+        if args.skip_done and is_complete(run):
+            continue
+        rows = evaluate_run(run, data_root=args.data_path, eval_overrides=overrides, device=device,
+                            overlay_images=args.overlay, overlay_sets=args.overlay_sets, progress=args.progress)
+        scores = ", ".join(f"{r['testset']} {r['value']:.3f}" for r in rows if r["metric"] == "score")
+        print(f"{run}: score {scores}")
+    return 0
+
+
 def run_training_script(args, config: dict) -> int:
     """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
     from .experiment import run_training
@@ -562,7 +599,7 @@ def run_training_script(args, config: dict) -> int:
 
 __all__ = [
     "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "add_training_arguments", "artifact_test_sets",
-    "crop_set", "evaluate_localizer", "evaluate_run", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
+    "crop_set", "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
     "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
     "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
     "save_detections", "score_detections", "test_sets_of", "tiny_config", "train_localizer", "training_items",
