@@ -108,40 +108,52 @@ def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi"
 # ----------------------------------------------------------------------------- data
 
 def load_items(folder: str | os.PathLike, dims: int, *, names: Iterable[str] | None = None,
-               spacing: Sequence[float] | None = None, masks_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Every sample of a split folder (or the named ones) as BioimageDataset items."""
-    dataset = BioimageDataset(folder, ndim=dims, spacing=spacing, masks_dir=masks_dir)
-    if names is None:
-        return list(dataset)
+               spacing: Sequence[float] | None = None, masks_dir: str | os.PathLike | None = None,
+               score: bool = True) -> list[dict]:
+    """Every sample of a split folder (or the named ones) as BioimageDataset items; score=False
+    skips the score maps, which only training needs."""
+    return _items(BioimageDataset(folder, ndim=dims, spacing=spacing, masks_dir=masks_dir), names, score)
+
+
+def _items(dataset: BioimageDataset, names: Iterable[str] | None, score: bool) -> list[dict]:
     index = {n: i for i, n in enumerate(dataset.names)}
+    names = dataset.names if names is None else list(names)
     unknown = [n for n in names if n not in index]
     if unknown:
-        raise ValueError(f"{folder}: no image(s) named {', '.join(unknown)}")
-    return [dataset.load(index[n]) for n in names]
+        raise ValueError(f"{dataset.folder}: no image(s) named {', '.join(unknown)}")
+    return [dataset.load(index[n], score=score) for n in names]
 
 
-def validation_names(train_dir: str | os.PathLike, count: int, seed: int) -> list[str]:
-    """`count` image names of the training folder, chosen with `seed` (the paper's 25 of train)."""
-    names = BioimageDataset(train_dir).names
+def _held_out(names: Sequence[str], count: int, seed: int, folder) -> list[str]:
     if count < 1 or count >= len(names):
-        raise ValueError(f"{train_dir}: cannot hold out {count} of {len(names)} images for validation (at least "
+        raise ValueError(f"{folder}: cannot hold out {count} of {len(names)} images for validation (at least "
                          f"one must stay for training); set data.val_count or add a val/ folder")
     chosen = np.random.default_rng(seed).choice(len(names), size=count, replace=False)
     return [names[i] for i in sorted(chosen)]
 
 
-def training_items(data_cfg: Mapping) -> tuple[list[dict], list[dict]]:
-    """(train, validation) items: `<root>/val` when it exists, else `val_count` images of train."""
+def validation_names(train_dir: str | os.PathLike, count: int, seed: int) -> list[str]:
+    """`count` image names of the training folder, chosen with `seed` (the paper's 25 of train)."""
+    return _held_out(BioimageDataset(train_dir).names, count, seed, train_dir)
+
+
+def training_items(data_cfg: Mapping, *, validation_only: bool = False) -> tuple[list[dict], list[dict]]:
+    """(train, validation) items: `<root>/val` when it exists, else `val_count` images of train.
+
+    validation_only: no training items and no score maps (fitting the threshold needs only
+    the validation images and their centres)."""
     root, dims, spacing = Path(data_cfg["root"]), int(data_cfg["dims"]), data_cfg.get("spacing")
     if not (root / "train").is_dir():
         raise FileNotFoundError(f"{root}: no train/ folder; expected {root}/train/images/*.tif and "
                                 f"{root}/train/masks/*.tif (the DSB2018 layout)")
+    score = not validation_only
+    train = BioimageDataset(root / "train", ndim=dims, spacing=spacing)
     if (root / "val").is_dir():
-        return load_items(root / "train", dims, spacing=spacing), load_items(root / "val", dims, spacing=spacing)
-    held = validation_names(root / "train", int(data_cfg["val_count"]), int(data_cfg["val_seed"]))
-    all_names = BioimageDataset(root / "train").names
-    train = load_items(root / "train", dims, names=[n for n in all_names if n not in held], spacing=spacing)
-    return train, load_items(root / "train", dims, names=held, spacing=spacing)
+        val = load_items(root / "val", dims, spacing=spacing, score=score)
+        return ([] if validation_only else _items(train, None, score)), val
+    held = _held_out(train.names, int(data_cfg["val_count"]), int(data_cfg["val_seed"]), root / "train")
+    kept = [] if validation_only else [n for n in train.names if n not in held]
+    return _items(train, kept, score), _items(train, held, score)
 
 
 def crop_set(items: Sequence[dict], crops_cfg: Mapping, seed: int, per_image_key: str = "crops_per_image"):
@@ -280,7 +292,7 @@ def fit_and_store_threshold(run_dir: Path, config: Mapping, val_items: Sequence[
                             device="cpu") -> dict:
     """Fit the threshold of a run's best.pt on its validation images; write threshold.json."""
     if val_items is None:
-        val_items = training_items(config["data"])[1]
+        val_items = training_items(config["data"], validation_only=True)[1]
     best = load_model(Path(run_dir) / "best.pt", config["experiment"], map_location=device)
     _, loss = method_names(config)
     record = fit_run_threshold(best, loss, val_items, config["threshold"], config["eval"], device)
@@ -477,7 +489,7 @@ def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike |
     model = load_model(run_dir / "best.pt", map_location=device)
     config = model.seqsi_checkpoint["config"]
     root = Path(data_root or config["data"]["root"])
-    items = load_items(root / "test", int(config["data"]["dims"]), spacing=config["data"].get("spacing"))
+    items = load_items(root / "test", int(config["data"]["dims"]), spacing=config["data"].get("spacing"), score=False)
     _, loss = method_names(config)
     inv, ev = config["invariance"], config["eval"]
     result = invariance_experiment(model, loss, read_threshold(run_dir), items, max_dist=int(inv["max_dist"]),
