@@ -36,3 +36,10 @@ def test_reparam_only_for_constrained_modes():
     with pytest.raises(ValueError, match="reparam must be one of"):
         get_mode("seqsi", reparam="cubic")
     assert get_mode("seqsi", reparam="telescopic").name == "seqsi_telescopic"
+
+
+def test_mode_labels_key_the_canonical_names():
+    from seqsi.nn import mode_labels
+
+    assert mode_labels(["ordinary", "seqsi_avg", "affeq_telescopic"]) == {
+        "standard": "Standard", "seqsi": "SEqSI", "affeq_telescopic": "AffEq (telescopic)"}

@@ -155,3 +155,11 @@ def test_invariance_cases_follow_the_spec():
         y, p = corruption(x, 0)
         assert torch.equal(y, x * case.a + case.b)
         assert torch.all(p["a"] == case.a) and torch.all(p["b"] == case.b)
+
+
+def test_suite_splits_its_test_sets_into_alterations_and_artifacts_and_titles_them():
+    suite = load_suite("fluo3d")
+    artifacts = suite.test_set_names(artifacts=True)
+    assert artifacts == [n for n in suite.test_sets if n.startswith("arti_")] and len(artifacts) == 4
+    assert suite.test_set_names() + artifacts == list(suite.test_sets)
+    assert suite.titles["none"] == suite["none"].title and set(suite.titles) == set(suite.corruptions)

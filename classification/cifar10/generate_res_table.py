@@ -12,7 +12,7 @@ from pathlib import Path
 from evaluate_invariance import INVARIANCE
 from seqsi.cli import guarded
 from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
-from seqsi.nn import get_mode
+from seqsi.nn import mode_labels
 from seqsi.photometric import load_suite
 from seqsi.report.plots import plot_grouped_bars
 from seqsi.report.tables import aggregate, load_results, write_table
@@ -23,9 +23,7 @@ VARIANT_ORDER = ["base", "norm-instance", "norm-batch", "norm-layer", "norm-mix"
 
 
 def labels(suite_name: str) -> dict[str, str]:
-    names = {get_mode(m).name: get_mode(m).label for m in METHOD_ORDER}
-    names.update({c.name: c.title for c in load_suite(suite_name).corruptions.values()})
-    return names
+    return {**mode_labels(METHOD_ORDER), **load_suite(suite_name).titles}
 
 
 def main(argv=None) -> int:

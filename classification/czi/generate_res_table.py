@@ -14,7 +14,7 @@ from czi import METRICS
 from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
-from seqsi.nn import get_mode
+from seqsi.nn import mode_labels
 from seqsi.report.plots import plot_grouped_bars
 from seqsi.report.tables import MissingRunsError, aggregate, load_results, write_table
 
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     rows = [r for r in load_results([str(Path(r) / "**" / RESULTS) for r in args.runs]) if r.get("experiment") == "czi"]
     if not rows:
         raise FileNotFoundError(f"no czi results under {', '.join(args.runs)}")
-    labels = {get_mode(m).name: get_mode(m).label for m in METHOD_ORDER}
+    labels = mode_labels(METHOD_ORDER)
     present = {(r["method"], r["train_type"]) for r in rows}
     row_order = [(m, t) for m in METHOD_ORDER for t in TOMO_TYPES if (m, t) in present]
     tested = {r["testset"] for r in rows}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqsi.nn import get_mode
+from seqsi.nn import mode_labels
 from seqsi.photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
 
 HERE = Path(__file__).resolve().parent
@@ -15,10 +15,8 @@ METHODS = [(m, loss) for m in MODES for loss in LOSSES]  # the paper's 8 columns
 
 
 def labels(suite_name: str = "fluo3d") -> dict[str, str]:
-    names = {m: get_mode(m).label for m in MODES}
-    names.update({"bce": "BCE", "zmse": "ZMSE", "testset": "alteration", "method": "method", "loss": "loss"})
-    names.update({c.name: c.title for c in load_suite(suite_name).corruptions.values()})
-    return names
+    return {**mode_labels(MODES), "bce": "BCE", "zmse": "ZMSE", "testset": "alteration", "method": "method",
+            "loss": "loss", **load_suite(suite_name).titles}
 
 
 def invariance_cases() -> list[str]:

@@ -5,28 +5,25 @@ from pathlib import Path
 
 from seqsi.data.fluorescence import ARTIFACT_LEVELS
 from seqsi.data.bioimage import artifact_folder_name
-from seqsi.nn import get_mode
+from seqsi.nn import get_mode, mode_labels
 from seqsi.photometric import load_suite
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "configs" / "fluo3d.yaml"
 EXPERIMENT = "loc3d"
-METHODS = [("standard", "bce"), ("seq", "bce"), ("affeq", "zmse"), ("seqsi", "zmse")]  # (mode, paper loss)
+METHODS = [(m, get_mode(m).default_loss) for m in ("standard", "seq", "affeq", "seqsi")]  # (mode, paper loss)
 GROUPS = ("none", "Aff", "Naff", "All")
 ROW_KEYS = ("method", "loss", "aug")
 
 
 def labels(suite_name: str = "fluo3d") -> dict[str, str]:
-    names = {m: get_mode(m).label for m, _ in METHODS}
-    names.update({"bce": "BCE", "zmse": "ZMSE", "aug": "augmentation"})
-    names.update({c.name: c.title for c in load_suite(suite_name).corruptions.values()})
-    return names
+    return {**mode_labels(m for m, _ in METHODS), "bce": "BCE", "zmse": "ZMSE", "aug": "augmentation",
+            **load_suite(suite_name).titles}
 
 
 def column_order(suite_name: str = "fluo3d") -> list[tuple[str]]:
     """The suite's alterations, then the artifact sets, in the paper's order."""
-    suite = load_suite(suite_name)
-    columns = [n for n in suite.test_sets if suite[n].op != "artifacts"]
+    columns = load_suite(suite_name).test_set_names()
     return [(c,) for c in columns + [artifact_folder_name(k) for k in ARTIFACT_LEVELS]]
 
 

@@ -5,14 +5,10 @@ import shutil
 from pathlib import Path
 
 from ..io import write_csv, write_text
-from ..nn.modes import get_mode
+from ..nn.modes import get_mode, mode_labels
 from ..photometric import load_suite
 from ..report.plots import color_map, plot_curves, plot_grouped_bars
 from ..report.tables import aggregate, write_table
-
-
-def mode_labels(modes: list[str]) -> dict[str, str]:
-    return {get_mode(m).name: get_mode(m).label for m in modes}
 
 
 def classification_report(result: dict, modes: list[str], suite_name: str, out: Path) -> str:
@@ -20,7 +16,7 @@ def classification_report(result: dict, modes: list[str], suite_name: str, out: 
     names = mode_labels(modes)
     colors = color_map(names.values())
     suite = load_suite(suite_name)
-    labels = {**names, **{c.name: c.title for c in suite.corruptions.values()}}
+    labels = {**names, **suite.titles}
     write_csv(out / "classification_results.csv", result["results"])
     table = aggregate(result["results"], "method", "testset", "accuracy", seed_key=None, scale=100, decimals=1,
                       labels=labels, row_order=[(n,) for n in names], col_order=[(t,) for t in suite.test_sets])
@@ -62,8 +58,7 @@ def localization_report(result: dict, modes: list[str], out: Path) -> str:
              for r in result["results"]}
     rows = [{**r, "model": f"{r['method']}|{r['loss']}"} for r in result["results"]]
     inv = [{**r, "model": f"{r['method']}|{r['loss']}"} for r in result["invariance"]]
-    suite = load_suite("fluo3d")
-    labels = {**names, **{c.name: c.title for c in suite.corruptions.values()}}
+    labels = {**names, **load_suite("fluo3d").titles}
     order = [(k,) for k in names]
     write_csv(out / "localization_results.csv", result["results"])
     write_csv(out / "localization_invariance_results.csv", result["invariance"])

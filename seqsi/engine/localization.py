@@ -316,7 +316,7 @@ def test_sets_of(eval_cfg: Mapping, dims: int) -> list[tuple[str, Any]]:
     minus the in-memory artifact entries (artifact sets come from folders, see below) and
     anything that does not support `dims`."""
     suite = load_suite(eval_cfg["suite"])
-    names = eval_cfg.get("test_sets") or [n for n in suite.test_sets if suite[n].op != "artifacts"]
+    names = eval_cfg.get("test_sets") or suite.test_set_names()
     chosen = []
     for name in names:
         corruption = suite[name]
@@ -339,7 +339,7 @@ def artifact_test_sets(test_dir: Path, eval_cfg: Mapping, dims: int) -> list[tup
         return [(artifact_folder_name(k), None, folder) for k, folder in artifact_sets(test_dir).items()]
     if how == "suite":
         suite = load_suite(eval_cfg["suite"])
-        return [(n, suite[n], None) for n in suite.test_sets if suite[n].op == "artifacts" and dims in suite[n].dims]
+        return [(n, suite[n], None) for n in suite.test_set_names(artifacts=True) if dims in suite[n].dims]
     raise ValueError(f"eval.artifact_sets must be folders, suite or none; got {how!r}")
 
 

@@ -182,3 +182,9 @@ def get_mode(name: str | Mode, reparam: str | None = None) -> Mode:
     if chosen != "avg" and not mode.constrained:
         raise ValueError(f"mode {key!r} has no constrained kernels, so reparam {chosen!r} means nothing")
     return replace(mode, reparam=chosen)
+
+
+def mode_labels(names) -> dict[str, str]:
+    """{canonical mode name: display label} for tables and figures, e.g. seqsi -> SEqSI."""
+    modes = [get_mode(n) for n in names]
+    return {m.name: m.label for m in modes}

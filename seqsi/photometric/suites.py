@@ -19,7 +19,7 @@ from typing import Any
 import torch
 import yaml
 
-from .corruptions import Corruption, Params, as_generator, check_batch, make_corruption, with_overrides
+from .corruptions import Artifacts, Corruption, Params, as_generator, check_batch, make_corruption, with_overrides
 
 _TOP_KEYS = ("name", "description", "corruptions", "test_sets", "augmentations")
 
@@ -70,6 +70,16 @@ class Suite:
         if key not in self.corruptions:
             raise ValueError(f"suite {self.name!r} has no corruption {key!r}; valid: {', '.join(self.corruptions)}")
         return self.corruptions[key]
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """{corruption key: display title}, for tables and figures."""
+        return {name: c.title for name, c in self.corruptions.items()}
+
+    def test_set_names(self, *, artifacts: bool = False) -> list[str]:
+        """The test sets, in table order, that are (artifacts=True) or are not bright-artifact
+        corruptions: artifact sets are usually read from folders instead."""
+        return [n for n in self.test_sets if isinstance(self.corruptions[n], Artifacts) == artifacts]
 
     def test_corruptions(self) -> list[Corruption]:
         """The test sets in table order."""
