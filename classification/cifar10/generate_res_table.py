@@ -11,7 +11,7 @@ from pathlib import Path
 
 from evaluate_invariance import INVARIANCE
 from seqsi.cli import guarded
-from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
+from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.nn import mode_labels
 from seqsi.photometric import load_suite
 from seqsi.report.plots import plot_grouped_bars
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     common = dict(expected_seeds=args.seeds, strict=not args.partial, labels=names,
                   row_order=[(m, v) for m in METHOD_ORDER for v in VARIANT_ORDER])
 
-    rows = load_results([str(Path(r) / "**" / RESULTS) for r in args.runs])
+    rows = load_results(args.runs)
     present = {(r["method"], r["variant"]) for r in rows}
     common["row_order"] = [key for key in common["row_order"] if key in present]
     table = aggregate(rows, ["method", "variant"], "testset", "accuracy", col_order=[(t,) for t in suite.test_sets],
@@ -50,9 +50,9 @@ def main(argv=None) -> int:
     plot_grouped_bars(base.to_grouped(), out / "accuracy_per_corruption.png", ylabel="accuracy (%)",
                       title="Test accuracy per corruption (base variants, mean ± std over seeds)", ylim=(0, 100))
 
-    invariance_files = list(Path(r).rglob(INVARIANCE) for r in args.runs)
-    if any(f for files in invariance_files for f in files):
-        inv = load_results([str(Path(r) / "**" / INVARIANCE) for r in args.runs])
+    invariance_files = [f for r in args.runs for f in Path(r).rglob(INVARIANCE)]
+    if invariance_files:
+        inv = load_results(invariance_files)
         for dtype in sorted({r["dtype"] for r in inv}):
             subset = [r for r in inv if r["dtype"] == dtype]
             mismatch = aggregate(subset, ["method", "variant"], "testset", "mismatch_pct", decimals=2,

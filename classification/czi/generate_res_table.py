@@ -8,12 +8,11 @@ type, mean ± std over seeds, best per column marked; one table for accuracy, on
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from czi import METRICS
 from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
-from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
+from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.nn import mode_labels
 from seqsi.report.plots import plot_grouped_bars
 from seqsi.report.tables import MissingRunsError, aggregate, load_results, write_table
@@ -27,7 +26,7 @@ def main(argv=None) -> int:
     add_table_arguments(parser)
     args = parser.parse_args(argv)
     out = table_folder(args)
-    rows = [r for r in load_results([str(Path(r) / "**" / RESULTS) for r in args.runs]) if r.get("experiment") == "czi"]
+    rows = [r for r in load_results(args.runs) if r.get("experiment") == "czi"]
     if not rows:
         raise FileNotFoundError(f"no czi results under {', '.join(args.runs)}")
     labels = mode_labels(METHOD_ORDER)

@@ -16,7 +16,7 @@ from pathlib import Path
 from inv_experiment import INVARIANCE
 from loc2d import METHODS, invariance_cases, labels
 from seqsi.cli import guarded
-from seqsi.engine.experiment import RESULTS, add_table_arguments, table_folder
+from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.engine.localization import test_sets_of
 from seqsi.report.tables import aggregate, load_results, write_table
 
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = table_folder(args)
     names = labels()
-    rows = [r for r in load_results([str(Path(p) / "**" / RESULTS) for p in args.runs]) if r["aug"] == args.aug]
+    rows = [r for r in load_results(args.runs) if r["aug"] == args.aug]
     if not rows:
         raise SystemExit(f"error: no results with aug={args.aug} under {', '.join(args.runs)}")
     columns = method_order(rows, args.methods)

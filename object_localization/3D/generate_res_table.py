@@ -6,8 +6,8 @@ merge_tabs.py then merges the per-seed tables into the paper's mean ± std table
     python generate_res_table.py runs/loc3d --out runs/loc3d/tables
     python generate_res_table.py runs/loc3d --seeds 1 2 --metric f1
 
-A run that lacks some test sets shows "—" in its seed's table; a run missing from a seed is
-reported by merge_tabs.py.
+The tables of the seeds tabulated together have the same rows and columns; a run or test
+set missing from a seed shows "—" in that seed's table, and merge_tabs.py reports it.
 """
 from __future__ import annotations
 
@@ -16,21 +16,18 @@ from pathlib import Path
 
 from loc3d import ROW_KEYS, column_order, labels, row_order
 from seqsi.cli import guarded
-from seqsi.engine.experiment import RESULTS
-from seqsi.report.tables import aggregate, load_results, write_table
+from seqsi.engine.experiment import table_folder
+from seqsi.report.tables import load_results, per_seed_tables, write_table
 
 
-def seed_table(rows: list[dict], seed: str, metric: str):
-    """The table of one seed: only its runs, in the paper's row and column order."""
-    mine = [r for r in rows if str(r["seed"]) == seed and r["metric"] == metric]
-    present_rows = {tuple(r[k] for k in ROW_KEYS) for r in mine}
+def seed_tables(rows: list[dict], seeds: list[str], metric: str) -> dict:
+    """{seed: table}, all with the same rows and columns, in the paper's order (of what is present)."""
+    mine = [r for r in rows if str(r["seed"]) in seeds and r["metric"] == metric]
+    present_rows = {tuple(str(r[k]) for k in ROW_KEYS) for r in mine}
     present_cols = {(r["testset"],) for r in mine}
-    rows_order = [k for k in row_order() if k in present_rows]
-    rows_order += sorted(present_rows - set(rows_order))
-    cols_order = [c for c in column_order() if c in present_cols]
-    cols_order += sorted(present_cols - set(cols_order))
-    return aggregate(mine, ROW_KEYS, "testset", metric, expected_seeds=[seed], strict=False, row_order=rows_order,
-                     col_order=cols_order, labels=labels(), decimals=3)
+    return per_seed_tables(mine, ROW_KEYS, "testset", metric, expected_seeds=seeds, strict=False,
+                           row_order=[k for k in row_order() if k in present_rows],
+                           col_order=[c for c in column_order() if c in present_cols], labels=labels(), decimals=3)
 
 
 def main(argv=None) -> int:
@@ -40,14 +37,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="*", help="seeds to tabulate (default: every seed found)")
     parser.add_argument("--metric", default="score", help="score (default), f1 or acc0")
     args = parser.parse_args(argv)
-    out = args.out or Path(args.runs[0]) / "tables"
-    rows = load_results([str(Path(p) / "**" / RESULTS) for p in args.runs])
-    seeds = args.seeds or sorted({str(r["seed"]) for r in rows}, key=int)
+    out = table_folder(args)
+    rows = load_results(args.runs)
+    found = {str(r["seed"]) for r in rows}
+    seeds = args.seeds or sorted(found, key=int)
     for seed in seeds:
-        if not any(str(r["seed"]) == seed for r in rows):
+        if seed not in found:
             print(f"seed {seed}: no results, no table")
-            continue
-        table = seed_table(rows, seed, args.metric)
+    for seed, table in seed_tables(rows, [s for s in seeds if s in found], args.metric).items():
         paths = write_table(table, out / f"seed{seed}", args.metric)
         print(f"\nseed {seed} ({paths['md']})\n{table.to_markdown()}")
     return 0
