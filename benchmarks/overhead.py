@@ -18,6 +18,7 @@ import time
 import torch
 
 from seqsi import build_model
+from seqsi.nn import get_mode
 
 MODES = ("standard", "seq", "seqsi", "seqsi_telescopic", "affeq", "affeq_telescopic", "zscore", "seqsi_sym")
 TARGETS = {"seqsi": {"train": 0.95, "forward": 0.98}}
@@ -45,6 +46,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--widths", type=int, nargs=3, default=(64, 128, 256), help="smaller for a quick look")
     args = parser.parse_args()
+    # canonical names (aliases such as ordinary or seqsi_avg welcome), Standard always measured
+    args.modes = list(dict.fromkeys(["standard", *(get_mode(m).name for m in args.modes)]))
     device = torch.device(args.device)
     torch.manual_seed(0)
 
