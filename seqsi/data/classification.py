@@ -111,11 +111,8 @@ def load_digits(seed: int = 0, test_fraction: float = 0.2) -> ImageSplits:
     bunch = sklearn_digits()
     images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
     labels = torch.from_numpy(bunch.target.astype(np.int64))
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    n_test = int(round(test_fraction * len(labels)))
-    test, train = order[:n_test], order[n_test:]
-    return ImageSplits("digits", images[train], labels[train], images[test], labels[test],
-                       tuple(str(d) for d in range(10)))
+    (train_x, train_y), (test_x, test_y) = split_validation(images, labels, test_fraction, seed)
+    return ImageSplits("digits", train_x, train_y, test_x, test_y, tuple(str(d) for d in range(10)))
 
 
 def load_image_dataset(name: str, root: str | Path = "data", download: bool = True) -> ImageSplits:
@@ -149,7 +146,8 @@ class ImageTensorDataset(Dataset):
 
 
 def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float, seed: int):
-    """Random hold-out (the paper keeps 10 % of the training set for validation)."""
+    """Random hold-out of `fraction` of the samples, by a seeded shuffle (the paper keeps 10 % of
+    the training set for validation; digits also draws its test set this way)."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation fraction must be in (0, 1); got {fraction}")
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
