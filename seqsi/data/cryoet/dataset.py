@@ -15,17 +15,20 @@ from .prepare import METADATA_COLUMNS
 
 def check_split(folder: str | Path) -> int:
     """Number of patches in a prepared split; a clear error when it is missing or empty (call before training)."""
-    folder = Path(folder)
+    return len(_split_rows(Path(folder)))
+
+
+def _split_rows(folder: Path) -> list[dict[str, str]]:
     metadata = folder / "metadata.csv"
     if not metadata.exists():
         raise FileNotFoundError(
             f"split folder {folder} has no metadata.csv: prepare it first (classification/czi/prepare_classification_data.py)"
         )
-    n = len(read_csv(metadata))
-    if n == 0:
+    rows = read_csv(metadata)
+    if not rows:
         raise ValueError(f"split {folder} is empty: no patch of this tomogram type was cut for these tomograms "
                          "(missing type, or no picks); choose another type or split")
-    return n
+    return rows
 
 
 def center_crop_or_pad(volume: np.ndarray, size) -> np.ndarray:
@@ -67,13 +70,11 @@ class CryoETPatchDataset(Dataset):
     def __init__(self, folder: str | Path, size=None, *, augment: bool = False, seed: int = 0,
                  classes=CLASSES):
         self.folder = Path(folder)
-        check_split(self.folder)
-        rows = read_csv(self.folder / "metadata.csv")
+        rows = _split_rows(self.folder)
         absent = [c for c in METADATA_COLUMNS if c not in rows[0]]
         if absent:
             raise ValueError(f"{self.folder / 'metadata.csv'} lacks columns {absent}")
         self.classes = tuple(classes)
-        self.rows = rows
         self.paths = [self.folder / r["patch"] for r in rows]
         self.labels = [int(r["class_id"]) for r in rows]
         for r, label in zip(rows, self.labels):
@@ -101,7 +102,7 @@ class CryoETPatchDataset(Dataset):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.labels)
 
     def class_counts(self) -> list[int]:
         counts = Counter(self.labels)
