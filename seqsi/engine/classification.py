@@ -9,7 +9,7 @@ import torch.nn as nn
 from ..data.classification import ImageSplits, ImageTensorDataset, load_image_dataset, random_crop_flip, split_validation
 from ..models import build_model
 from ..nn.modes import get_mode
-from ..photometric import load_suite
+from ..photometric import load_suite, training_augmentation
 from . import distributed
 from .evaluate import evaluate_classifier
 from .seeding import seed_all
@@ -30,8 +30,7 @@ def load_splits(data_cfg: dict) -> ImageSplits:
 def make_augment(data_cfg: dict, augment_cfg: dict):
     """RandomCrop + flip, then (optionally) one photometric augmentation group, batched."""
     padding, flip = data_cfg["crop_padding"], data_cfg["hflip"]
-    group = augment_cfg.get("group", "none")
-    photometric = None if group == "none" else load_suite(augment_cfg["suite"]).augmentation(group)
+    photometric = training_augmentation(augment_cfg)
 
     def augment(x, y, generator):
         x = random_crop_flip(x, generator, padding, flip)

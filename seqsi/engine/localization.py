@@ -36,9 +36,10 @@ from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifa
 from ..data.crops import ObjectCrops, minmax_unit
 from ..io import read_csv, write_csv, write_json
 from ..localization import accuracy_curve, detect_centres, fit_threshold, get_loss, predict_tiled, unet_receptive_margin
-from ..models import MODELS, build_model
+from ..models import build_model
+from ..models.unet import UNet
 from ..nn import get_mode
-from ..photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
+from ..photometric import LOCALIZATION_INVARIANCE_CASES, load_suite, training_augmentation
 from . import distributed
 from .checkpoint import load_model
 from .config import save_config
@@ -165,9 +166,9 @@ def crop_set(items: Sequence[dict], crops_cfg: Mapping, seed: int, per_image_key
 
 def photometric_augment(augment_cfg: Mapping):
     """The trainer's augment hook: one entry of the group (or identity) per crop, on x only."""
-    if augment_cfg.get("group", "none") == "none":
+    augmentation = training_augmentation(augment_cfg)
+    if augmentation is None:
         return None
-    augmentation = load_suite(augment_cfg["suite"]).augmentation(augment_cfg["group"])
 
     def augment(x, y, generator):
         return augmentation(x, generator)[0], y
@@ -177,10 +178,11 @@ def photometric_augment(augment_cfg: Mapping):
 # ----------------------------------------------------------------------------- inference
 
 def unet_geometry(model: nn.Module) -> tuple[int, int]:
-    """(levels, blocks) of a DRUNet built by build_model, from the spec it carries."""
-    spec = model.seqsi_spec
-    config = {**MODELS[spec["name"]][1], **spec.get("config", {})}
-    return len(config["widths"]) - 1, int(config["blocks"])
+    """(levels, blocks) of the UNet inside a model (behind any invariance wrapper)."""
+    unet = next((m for m in model.modules() if isinstance(m, UNet)), None)
+    if unet is None:
+        raise ValueError(f"{type(model).__name__} holds no UNet: tiled inference needs its down-sampling geometry")
+    return unet.levels, len(unet.body)
 
 
 def _round_up(value: int, step: int) -> int:

@@ -14,12 +14,13 @@ from .corruptions import (
     minmax_normalize, with_overrides,
 )
 from .params import IntRange, Param, Piece, parse_param
-from .suites import Augmentation, Suite, available_suites, get_corruption, list_corruptions, load_suite
+from .suites import (Augmentation, Suite, available_suites, get_corruption, list_corruptions, load_suite,
+                     training_augmentation)
 from .sweeps import CIFAR_INVARIANCE_CASES, LOCALIZATION_INVARIANCE_CASES, Case, scale_sweep, shift_sweep
 
 __all__ = [
     "CIFAR_INVARIANCE_CASES", "LOCALIZATION_INVARIANCE_CASES", "OPERATIONS", "Affine", "Artifacts",
     "Augmentation", "Case", "Corruption", "Gamma", "Identity", "IntRange", "Linear", "Noise", "Param", "Piece",
     "Suite", "as_generator", "available_suites", "get_corruption", "list_corruptions", "load_suite",
-    "make_corruption", "minmax_normalize", "parse_param", "scale_sweep", "shift_sweep", "with_overrides",
+    "make_corruption", "minmax_normalize", "parse_param", "scale_sweep", "shift_sweep", "training_augmentation", "with_overrides",
 ]

@@ -93,6 +93,13 @@ class Suite:
         return Augmentation(group, tuple(self.corruptions[k] for k in self.augmentations[group]))
 
 
+def training_augmentation(augment_cfg: Mapping[str, Any]) -> Augmentation | None:
+    """The group an experiment config asks for ({suite, group}); None for group "none" (or
+    none given), so an unaugmented run draws nothing from the training generator."""
+    group = augment_cfg.get("group") or "none"
+    return None if group == "none" else load_suite(augment_cfg["suite"]).augmentation(group)
+
+
 def available_suites() -> list[str]:
     """Names of the suites shipped with the package."""
     folder = resources.files(__package__) / "suites"
