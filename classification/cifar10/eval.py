@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cifar import EXPERIMENT, run_fields
+from cifar import EXPERIMENT, run_fields, variant_name
 from seqsi.cli import guarded
 from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits, robustness_rows
 from seqsi.engine.distributed import select_device
-from seqsi.engine.experiment import RESULTS, find_checkpoints
+from seqsi.engine.experiment import RESULTS, find_checkpoints, run_folder
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -43,11 +43,10 @@ def main(argv=None) -> int:
             data_cache[key] = load_splits({**data_cfg, "train_limit": 1})
         eval_cfg = {**config["eval"], **({"suite": args.suite} if args.suite else {}),
                     **({"seed": args.seed} if args.seed is not None else {})}
-        fields = run_fields(config, get_mode(config["model"]["mode"]))
-        rows = robustness_rows(model, data_cache[key], eval_cfg, fields, device)
-        target = path.parent / RESULTS
-        if args.out:
-            target = args.out / fields["method"] / fields["variant"] / f"seed{fields['seed']}" / RESULTS
+        mode = get_mode(config["model"]["mode"])
+        rows = robustness_rows(model, data_cache[key], eval_cfg, run_fields(config, mode), device)
+        run_dir = run_folder({**config, "out": args.out}, mode, variant_name(config)) if args.out else path.parent
+        target = run_dir / RESULTS
         write_results(target, rows)
         clean = next(r["value"] for r in rows if r["testset"] == "clean")
         worst = min(rows, key=lambda r: r["value"])

@@ -19,7 +19,7 @@ from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
-from seqsi.engine.experiment import RESULTS, find_checkpoints, is_complete
+from seqsi.engine.experiment import RESULTS, find_checkpoints, is_complete, run_folder
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -44,10 +44,9 @@ def main(argv=None) -> int:
         except (ValueError, FileNotFoundError) as err:
             raise ValueError(f"{err}. eval.py evaluates checkpoints of the czi experiment "
                              "(written by classification/czi/train.py)") from None
-        fields = run_fields(config, get_mode(config["model"]["mode"]))
-        target = path.parent
-        if args.out:
-            target = args.out / fields["method"] / fields["train_type"] / f"seed{fields['seed']}"
+        mode = get_mode(config["model"]["mode"])
+        fields = run_fields(config, mode)
+        target = run_folder({**config, "out": args.out}, mode, config["data"]["train_type"]) if args.out else path.parent
         if args.skip_done and is_complete(target):
             print(f"skip {target}: {RESULTS} exists")
             continue
