@@ -46,7 +46,8 @@ def main(argv=None) -> int:
                              "(written by classification/czi/train.py)") from None
         mode = get_mode(config["model"]["mode"])
         fields = run_fields(config, mode)
-        target = run_folder({**config, "out": args.out}, mode, config["data"]["train_type"]) if args.out else path.parent
+        train_type = config["data"]["train_type"]
+        target = run_folder({**config, "out": args.out}, mode, train_type) if args.out else path.parent
         if args.skip_done and is_complete(target):
             print(f"skip {target}: {RESULTS} exists")
             continue
