@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .params import UNIFORMS_PER_DRAW, IntRange, Param, Piece, parse_range, parse_int_range, parse_param
+from .params import UNIFORMS_PER_DRAW, IntRange, Param, Piece, finite_number, parse_range, parse_int_range, parse_param
 
 Params = dict[str, torch.Tensor]
 
@@ -241,8 +241,7 @@ class Affine(Corruption):
     random_fields: ClassVar[tuple[str, ...]] = ("a", "b")
 
     def _validate(self) -> None:
-        if isinstance(self.offset, bool) or not isinstance(self.offset, (int, float)) or not math.isfinite(self.offset):
-            raise ValueError(f"{self._where('offset')}: expected a finite number; got {self.offset!r}")
+        finite_number(self.offset, self._where("offset"))
 
     def _affine(self) -> bool:
         return self.a.positive
@@ -411,8 +410,7 @@ class Artifacts(Corruption):
         self._require("k", 0.0, strict=True)
         self._require("length", 0.0, strict=False)
         self._require("width", 0.0, strict=True)
-        if self.count.low < 1:
-            raise ValueError(f"{self._where('count')}: every value must be >= 1; got {self.count}")
+        self._require("count", 1, strict=False)
         oi = self.object_intensity
         number = isinstance(oi, (int, float)) and not isinstance(oi, bool)
         if oi is not None and not (number and math.isfinite(oi) and oi > 0):

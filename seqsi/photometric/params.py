@@ -126,7 +126,7 @@ class IntRange:
         return str(self.low) if self.low == self.high else f"integer in [{self.low}, {self.high}]"
 
 
-def _number(value, where: str) -> float:
+def finite_number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{where}: expected a finite number; got {value!r}")
     return float(value)
@@ -140,7 +140,7 @@ def parse_range(value, where: str) -> tuple[float, float]:
         raise ValueError(f"{where}: empty range []; expected [low, high] with low < high")
     if len(value) != 2:
         raise ValueError(f"{where}: expected a range [low, high] of two numbers; got {list(value)!r}")
-    low, high = (_number(v, where) for v in value)
+    low, high = (finite_number(v, where) for v in value)
     if low > high:
         raise ValueError(f"{where}: reversed range [{_fmt(low)}, {_fmt(high)}]; expected [low, high] with low < high")
     if low == high:
@@ -170,13 +170,13 @@ def _piece(value, where: str, nested: bool) -> tuple[Piece, ...]:
                 raise ValueError(f"{where}.{flag}: expected true or false; got {value[flag]!r}")
             flags[flag] = value.get(flag, False)
         u = value["uniform"]
-        low, high = (_number(u, where),) * 2 if isinstance(u, Real) else parse_range(u, f"{where}.uniform")
+        low, high = (finite_number(u, where),) * 2 if isinstance(u, Real) else parse_range(u, f"{where}.uniform")
         try:
             return (Piece(low, high, **flags),)
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
     if isinstance(value, Real) and not isinstance(value, bool):
-        v = _number(value, where)
+        v = finite_number(value, where)
         return (Piece(v, v),)
     low, high = parse_range(value, where)
     return (Piece(low, high),)
