@@ -61,6 +61,16 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_replaceable(folder: Path, marker: str, overwrite: bool) -> None:
+    """Refuse to replace a non-empty `folder` unless asked to (`overwrite`) and it holds the
+    `marker` file that the code about to rewrite it left there: nothing else is ever lost."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        if not overwrite:
+            raise FileExistsError(f"{folder} exists and is not empty; pass overwrite=True to rebuild it")
+        if not (folder / marker).is_file():
+            raise FileExistsError(f"{folder} holds no {marker}: refusing to replace a folder this code did not write")
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsi.io import atomic_dir, write_json
+from seqsi.io import atomic_dir, check_replaceable, write_json
 
 from .bioimage import IMAGES, MASKS, read_image, read_mask, write_score_maps, write_tiff
 
@@ -63,12 +63,7 @@ def build_sample_dataset(out: str | os.PathLike, *, min_fragment: int = 10, over
     Returns `out`.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite:
-            raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to rebuild it")
-        if not (out / "sample.json").is_file():
-            raise FileExistsError(f"{out} holds no sample.json: refusing to replace a folder this function "
-                                  "did not write")
+    check_replaceable(out, "sample.json", overwrite)
     image_path, mask_path = sample_files()
     image = read_image(image_path, ndim=2)
     mask = read_mask(mask_path, ndim=2, shape=image.shape)

@@ -58,7 +58,7 @@ import scipy
 from scipy import ndimage as ndi
 
 from seqsi.data.bioimage import IMAGES, MASKS, SCORES, artifact_folder_name, write_tiff
-from seqsi.io import atomic_dir, write_json
+from seqsi.io import atomic_dir, check_replaceable, write_json
 from seqsi.localization import score_map
 
 ARTIFACT_LEVELS = (1.5, 3.0, 5.0, 10.0)
@@ -431,12 +431,7 @@ def write_dataset(root: str | os.PathLike, params: FluorescenceParams | None = N
     if any(not (math.isfinite(k) and k > 0) for k in levels) or len(set(levels)) != len(levels):
         raise ValueError(f"artifact_levels must be distinct positive numbers; got {list(artifact_levels)!r}")
     root = Path(root)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        if not overwrite:
-            raise FileExistsError(f"{root} exists and is not empty; pass overwrite=True to regenerate it")
-        if not (root / "dataset.json").is_file():
-            raise FileExistsError(f"{root} exists and holds no dataset.json: refusing to replace a folder "
-                                  f"this generator did not write")
+    check_replaceable(root, "dataset.json", overwrite)
     meta: dict = {
         "generator": "seqsi.data.fluorescence", "format_version": FORMAT_VERSION, "seed": int(seed),
         "params": dataclasses.asdict(params), "counts": counts, "artifact_levels": levels,
