@@ -30,7 +30,9 @@ def plateau_map(rng, shape, block):
 
 
 @pytest.mark.parametrize("shape", [(57, 64), (14, 23, 19)])
-def test_peaks_follow_the_rule_on_noise_and_on_plateaus(shape):
+@pytest.mark.parametrize("dense_fraction", [0.0, 1.0])  # every candidate test dense, or neighbour by neighbour
+def test_peaks_follow_the_rule_on_noise_and_on_plateaus(shape, dense_fraction, monkeypatch):
+    monkeypatch.setattr(peaks_module, "DENSE_FRACTION", dense_fraction)
     rng = np.random.default_rng(0)
     for score in (rng.random(shape).astype(np.float32), plateau_map(rng, shape, 11)):
         for threshold in (-1.0, 0.3, 0.9):

@@ -11,7 +11,8 @@ package works on numpy arrays and plain torch modules; it never imports seqsi.mo
 from .inference import predict_tiled, unet_receptive_margin
 from .losses import LOSSES, BCELoss, LocalizationLoss, ZMSELoss, get_loss
 from .matching import accuracy_curve, localization_score, match, match_dense
-from .peaks import find_peaks, gaussian_blur, local_maxima, peak_halo, window_maximum
+from .blur import gaussian_blur
+from .peaks import find_peaks, local_maxima, peak_halo, window_maximum
 from .scoremaps import check_labels, check_same_shape, label_centres, score_map
 from .threshold import MAX_DIST_FIT, centres_from_masks, detect_centres, fit_threshold
 

@@ -11,9 +11,13 @@ constant map (no contrast at all) has no peaks by definition: its every pixel wo
 otherwise be a "maximum". Coordinates come back as int64 rows (y, x) / (z, y, x) in
 C (lexicographic) order.
 
-The window maximum is a separable running maximum over shifted slices: exactly
-scipy.ndimage.maximum_filter(size=window, mode="nearest") (tested), about six times
-faster. `tile=` processes a huge (e.g. memory-mapped) map in overlapping tiles and
+The blur is scipy's Gaussian filter bit for bit, computed about three times faster
+(seqsi.localization.blur). Only candidates, the pixels whose raw value passes the threshold,
+are tested for the maximum: each is compared with its window, closest neighbours first, in
+the blurred map framed by -inf, so a non-peak drops out after a gather or two. When most
+pixels are candidates (a threshold search) one dense window maximum serves instead: a
+separable running maximum over shifted slices, exactly scipy.ndimage.maximum_filter(
+size=window, mode="nearest") (tested), about six times faster than it. `tile=` processes a huge (e.g. memory-mapped) map in overlapping tiles and
 returns exactly the peaks of the untiled call; tiles, and slabs of a large untiled map,
 are processed in threads (scipy and numpy release the GIL), again with identical output.
 """
@@ -25,18 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
-TRUNCATE = 4.0  # Gaussian support in sigmas, scipy's default, fixed so tiling knows its halo
+from .blur import as_float_map, blur_radius, gaussian_blur, per_axis, sigmas_of
+
 MIN_PARALLEL = 1 << 18  # below this many pixels one thread is faster than splitting the map
-
-
-def per_axis(value, ndim: int, name: str, cast=float) -> tuple:
-    """One value for every axis, or exactly one per axis, as a tuple of `cast`."""
-    values = tuple(cast(v) for v in (np.ravel(value) if np.ndim(value) else (value,) * ndim))
-    if len(values) != ndim:
-        raise ValueError(f"{name} must be one value or {ndim} values for a {ndim}D map; got {value!r}")
-    return values
+DENSE_FRACTION = 0.2  # above this share of candidates one dense window maximum beats the gathers
 
 
 def _windows(window, ndim: int) -> tuple[int, ...]:
@@ -44,30 +41,6 @@ def _windows(window, ndim: int) -> tuple[int, ...]:
     if any(w < 1 or w % 2 == 0 for w in windows):
         raise ValueError(f"window must be odd and positive (a centred neighbourhood); got {window!r}")
     return windows
-
-
-def _sigmas(sigma, ndim: int) -> tuple[float, ...]:
-    sigmas = per_axis(sigma, ndim, "sigma")
-    if any(not np.isfinite(s) or s < 0 for s in sigmas):
-        raise ValueError(f"sigma must be >= 0; got {sigma!r}")
-    return sigmas
-
-
-def _as_float_map(score, name: str = "score") -> np.ndarray:
-    score = np.asarray(score)
-    if score.ndim == 0:
-        raise ValueError(f"{name} must be a map with at least one spatial dimension; got a scalar")
-    if score.dtype == bool or not np.issubdtype(score.dtype, np.number) or np.iscomplexobj(score):
-        raise TypeError(f"{name} must be a real-valued map; got dtype {score.dtype}")
-    if score.dtype not in (np.float32, np.float64):
-        score = score.astype(np.float32 if score.dtype == np.float16 else np.float64)
-    return score
-
-
-def gaussian_blur(score: np.ndarray, sigma: float | Sequence[float] = 1.0) -> np.ndarray:
-    """The blur of step 1: Gaussian, edges extended with the nearest value, 4 sigma support."""
-    score = _as_float_map(score)
-    return ndimage.gaussian_filter(score, _sigmas(sigma, score.ndim), mode="nearest", truncate=TRUNCATE)
 
 
 def window_maximum(values: np.ndarray, window: int | Sequence[int] = 5) -> np.ndarray:
@@ -83,28 +56,65 @@ def window_maximum(values: np.ndarray, window: int | Sequence[int] = 5) -> np.nd
     return out
 
 
-def blur_radius(sigma: float | Sequence[float], ndim: int) -> tuple[int, ...]:
-    """Reach of the blur in pixels per axis (scipy's rule for the kernel half-width)."""
-    return tuple(int(TRUNCATE * s + 0.5) for s in _sigmas(sigma, ndim))
-
-
 def peak_halo(sigma: float | Sequence[float], window: int | Sequence[int], ndim: int) -> tuple[int, ...]:
     """Overlap a tile needs so that its core sees exactly the untiled blurred maxima."""
     return tuple(r + w // 2 for r, w in zip(blur_radius(sigma, ndim), _windows(window, ndim)))
 
 
+def _framed_blur(score: np.ndarray, sigma, half: tuple[int, ...]) -> tuple[np.ndarray, tuple[slice, ...]]:
+    """The blurred map inside a frame of `half` pixels of -inf per side (a neighbour off
+    the map never wins a comparison), and the slices of the map within it."""
+    framed = np.empty(tuple(n + 2 * h for n, h in zip(score.shape, half)), score.dtype)
+    for axis, h in enumerate(half):
+        framed[(slice(None),) * axis + (slice(0, h),)] = -np.inf
+        framed[(slice(None),) * axis + (slice(framed.shape[axis] - h, None),)] = -np.inf
+    inner = tuple(slice(h, h + n) for h, n in zip(half, score.shape))
+    gaussian_blur(score, sigma, out=framed[inner])
+    return framed, inner
+
+
+def _nearest_first(half: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The window's offsets but the centre, closest first: a non-peak on a smooth map
+    usually has a higher direct neighbour, so it drops out at the first comparisons."""
+    offsets = [o for o in itertools.product(*(range(-h, h + 1) for h in half)) if any(o)]
+    return sorted(offsets, key=lambda o: (sum(v * v for v in o), o))
+
+
+def _window_maxima_among(framed: np.ndarray, positions: np.ndarray, half: tuple[int, ...]) -> np.ndarray:
+    """Those of `positions` (flat indices into `framed`, in order) that are >= every value
+    of their window: one gather per offset over the candidates still standing."""
+    flat, steps = framed.ravel(), np.array(framed.strides) // framed.itemsize
+    values = flat[positions]
+    for offset in _nearest_first(half):
+        if not len(positions):
+            break
+        wins = values >= flat.take(positions + int(np.dot(offset, steps)))
+        positions, values = positions[wins], values[wins]
+    return positions
+
+
 def _peaks_in(score: np.ndarray, threshold: float, sigma, window, core: tuple[slice, ...]):
-    """Peaks of `score` whose index lies in `core`: coordinates relative to `score`, values."""
-    blurred = gaussian_blur(score, sigma)
-    local = blurred[core]
-    values = score[core].ravel()
-    above = np.flatnonzero(values > threshold)
-    if not len(above):
-        return np.zeros((0, score.ndim), np.int64), values[:0]
-    top = window_maximum(blurred, window)[core].ravel()[above]
-    keep = above[local.ravel()[above] >= top]
-    starts = np.array([s.start for s in core], np.int64)
-    return np.stack(np.unravel_index(keep, local.shape), axis=1).astype(np.int64) + starts, values[keep]
+    """Peaks of `score` whose index lies in `core`: coordinates relative to `score`, values.
+
+    Few candidates (raw value > threshold) are tested neighbour by neighbour; many (a
+    threshold search, a low threshold) against one dense window maximum: the same test.
+    Candidates are flat indices into the framed blurred map, turned into coordinates
+    only for the peaks."""
+    half = tuple(w // 2 for w in _windows(window, score.ndim))
+    framed_core = tuple(slice(c.start + h, c.stop + h) for c, h in zip(core, half))
+    above = np.zeros(tuple(n + 2 * h for n, h in zip(score.shape, half)), bool)
+    np.greater(score[core], threshold, out=above[framed_core])
+    positions = np.flatnonzero(above)
+    if len(positions):
+        framed, inner = _framed_blur(score, sigma, half)
+        if len(positions) > DENSE_FRACTION * above[framed_core].size:
+            blurred = framed[inner]
+            above[inner] &= blurred >= window_maximum(blurred, window)
+            positions = np.flatnonzero(above)
+        else:
+            positions = _window_maxima_among(framed, positions, half)
+    coords = np.stack(np.unravel_index(positions, above.shape), axis=1).astype(np.int64) - np.array(half, np.int64)
+    return coords, score[tuple(coords.T)]
 
 
 def tile_windows(shape: tuple[int, ...], tile: Sequence[int], halo: Sequence[int]):
@@ -137,16 +147,16 @@ def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.nda
         raise ValueError("score must be a map with at least one spatial dimension; got a scalar")
     if np.isnan(threshold):
         raise ValueError("threshold must be a number; got nan")
-    _sigmas(sigma, ndim), _windows(window, ndim)
+    sigmas_of(sigma, ndim), _windows(window, ndim)
     workers = _workers(workers)
     if tile is None:
-        score = _as_float_map(score)
+        score = as_float_map(score)
     shape = tuple(np.shape(score))
     tiles = list(tile_windows(shape, _tile_size(shape, tile, workers), peak_halo(sigma, window, ndim)))
 
     def scan_tile(tile_slices):
         _, outer, core = tile_slices
-        part = _as_float_map(score[outer])
+        part = as_float_map(score[outer])
         low, high = (part.min(), part.max()) if part.size else (np.inf, -np.inf)  # NaN propagates
         if part.size and not (np.isfinite(low) and np.isfinite(high)):
             raise ValueError(f"score has {np.count_nonzero(~np.isfinite(part))} non-finite values (NaN or inf) "
