@@ -13,6 +13,7 @@ multiply-adds would round differently); where it fails, every axis is left to sc
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -65,11 +66,18 @@ def _weights(sigma: float) -> np.ndarray:
     radius = int(TRUNCATE * sigma + 0.5)
     impulse = np.zeros(2 * radius + 1)
     impulse[radius] = 1.0
-    return ndimage.gaussian_filter1d(impulse, sigma, mode="constant", truncate=TRUNCATE)
+    weights = ndimage.gaussian_filter1d(impulse, sigma, mode="constant", truncate=TRUNCATE)
+    weights.setflags(write=False)
+    return weights
+
+
+def _view(buffer: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return buffer[:math.prod(shape)].reshape(shape)
 
 
 def _row_pass(values: np.ndarray, weights: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
-    """Filter along `axis` band by band with whole rows, in scipy's order of operations."""
+    """Filter along `axis` band by band with whole rows, in scipy's order of operations.
+    `out` is C-contiguous (it is written through a reshaped view)."""
     r, n = len(weights) // 2, values.shape[axis]
     lead, trail = math.prod(values.shape[:axis]), math.prod(values.shape[axis + 1:])
     src, dst = values.reshape(lead, n, trail), out.reshape(lead, n, trail)
@@ -78,25 +86,20 @@ def _row_pass(values: np.ndarray, weights: np.ndarray, axis: int, out: np.ndarra
     lead_block = max(1, BAND_ELEMENTS // (band * trail_block))
     line_buffer = np.empty(lead_block * (band + 2 * r) * trail_block)
     acc_buffer, pair_buffer = (np.empty(lead_block * band * trail_block) for _ in range(2))
-    for l0 in range(0, lead, lead_block):
-        for t0 in range(0, trail, trail_block):
-            block = (slice(l0, l0 + lead_block), slice(t0, t0 + trail_block))
-            for i0 in range(0, n, band):
-                b = min(band, n - i0)
-                rows = slice(i0 - r, i0 + b + r) if r <= i0 and i0 + b + r <= n else np.arange(i0 - r, i0 + b + r).clip(0, n - 1)
-                chunk = src[block[0], rows, block[1]]
-                shape = (chunk.shape[0], b + 2 * r, chunk.shape[2])
-                line = line_buffer[:math.prod(shape)].reshape(shape)
-                np.copyto(line, chunk)
-                shape = (shape[0], b, shape[2])
-                acc = acc_buffer[:math.prod(shape)].reshape(shape)
-                pair = pair_buffer[:math.prod(shape)].reshape(shape)
-                np.multiply(line[:, r:r + b], weights[r], out=acc)
-                for j in range(r, 0, -1):
-                    np.add(line[:, r - j:r - j + b], line[:, r + j:r + j + b], out=pair)
-                    pair *= weights[r - j]
-                    acc += pair
-                dst[block[0], i0:i0 + b, block[1]] = acc
+    for l0, t0, i0 in itertools.product(range(0, lead, lead_block), range(0, trail, trail_block), range(0, n, band)):
+        b = min(band, n - i0)
+        inside = r <= i0 and i0 + b + r <= n
+        rows = slice(i0 - r, i0 + b + r) if inside else np.arange(i0 - r, i0 + b + r).clip(0, n - 1)  # nearest
+        chunk = src[l0:l0 + lead_block, rows, t0:t0 + trail_block]
+        line = _view(line_buffer, chunk.shape)
+        np.copyto(line, chunk)  # to double precision, as scipy's line buffers
+        acc, pair = (_view(buffer, (chunk.shape[0], b, chunk.shape[2])) for buffer in (acc_buffer, pair_buffer))
+        np.multiply(line[:, r:r + b], weights[r], out=acc)
+        for j in range(r, 0, -1):
+            np.add(line[:, r - j:r - j + b], line[:, r + j:r + j + b], out=pair)
+            pair *= weights[r - j]
+            acc += pair
+        dst[l0:l0 + lead_block, i0:i0 + b, t0:t0 + trail_block] = acc
     return out
 
 
