@@ -188,3 +188,19 @@ def test_run_training_trains_evaluates_and_reports_divergence(tmp_path):
     finished.mkdir()
     (finished / RESULTS).write_text("mode\n")
     assert run_training(args(skip_done=True), finished, {}, train, evaluate) == 0 and calls == []
+
+
+def test_row_major_gives_a_one_channel_batch_the_default_strides():
+    """The crop of random_crop_flip yields such a batch; under DDP on CPU its channels-last
+    weight gradients corrupted the heap (the torchrun test of test_cifar10 runs that path)."""
+    from seqsi.data.classification import random_crop_flip
+    from seqsi.engine.trainer import row_major
+
+    batch = random_crop_flip(torch.rand(4, 1, 8, 8), torch.Generator().manual_seed(0), padding=2, flip=True)
+    assert batch.is_contiguous() and batch.stride() != (64, 64, 8, 1)
+    conv = torch.nn.Conv2d(3, 3, 1)
+    conv(torch.nn.Conv2d(1, 3, 1)(batch)).sum().backward()
+    assert conv.weight.grad.stride() != conv.weight.stride()  # the gradients DDP's copy choked on
+    fixed = row_major(batch)
+    assert fixed.stride() == (64, 64, 8, 1) and torch.equal(fixed, batch)
+    assert row_major(fixed) is fixed

@@ -113,6 +113,16 @@ def _autocast(s: TrainSettings, device: torch.device):
     return contextlib.nullcontext()
 
 
+def row_major(x: torch.Tensor) -> torch.Tensor:
+    """`x` with the default row-major strides. A 1-channel batch cut from a channels-last view
+    passes is_contiguous() with channels-last strides; its convolutions then give channels-last
+    weight gradients, and DDP's copy of those into its buckets corrupted the heap on CPU
+    (gloo, torch 2.14.1, AMD EPYC: 'corrupted double-linked list' at the first backward)."""
+    if x.stride() == torch.empty(x.shape, device="meta").stride():
+        return x
+    return x.clone(memory_format=torch.contiguous_format)
+
+
 def evaluate_task(model: nn.Module, task: Task, dataset: Dataset, s: TrainSettings,
                   ctx: distributed.Context) -> dict[str, float]:
     """Average validation metrics; each rank takes every world_size-th sample, sums are all-reduced."""
@@ -204,6 +214,8 @@ def fit(
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if augment is not None:
                 x, y = augment(x, y, generator)
+            if ctx.distributed:
+                x = row_major(x)
             with _autocast(settings, device):
                 loss = task.loss(net(x).float(), y)
             if not torch.isfinite(loss):
