@@ -1,5 +1,5 @@
 """The Gaussian blur of centre detection: scipy.ndimage.gaussian_filter(mode="nearest",
-truncate=4) bit for bit, about three times faster.
+truncate=4) bit for bit, two to three times faster on 2D maps (1.3 to 2 times in 3D).
 
 scipy filters one line at a time; along every axis but the last those lines are strided and
 the pass costs four to five times the last axis' pass. Here those axes are filtered a band of
