@@ -15,8 +15,9 @@ of peaks on 2048^2, peaks on 256^3, matching 5,000 vs 5,000 points. Peaks are ti
 --rounds rounds, each one direct run and --repeats library runs, and each side's best time
 is kept: alternating spreads a slow stretch of a shared machine over both sides, and the
 library's 50 ms runs need more tries than a 1 s run to find a quiet one. The direct
-matching is one run (it takes long), the library's the best of --repeats. For reference it also times a cheaper direct variant, the
-same comparisons as shifted slices instead of a convolution. Maps are synthetic score
+matching is one run (it takes long), the library's the best of --repeats. For reference
+it also times a cheaper direct variant, the same comparisons as shifted slices instead of
+a convolution. Maps are synthetic score
 maps (discs / balls plus smooth noise), 2 torch threads, and the library runs on 2
 threads too (its default: one per usable CPU, which is 2 here). The library computes the
 same blur bit for bit (numpy row passes in scipy's arithmetic) and tests the window

@@ -40,9 +40,14 @@ def sigmas_of(sigma, ndim: int) -> tuple[float, ...]:
     return sigmas
 
 
+def _radius(sigma: float) -> int:
+    """scipy's rule for the kernel half-width."""
+    return int(TRUNCATE * sigma + 0.5)
+
+
 def blur_radius(sigma: float | Sequence[float], ndim: int) -> tuple[int, ...]:
-    """Reach of the blur in pixels per axis (scipy's rule for the kernel half-width)."""
-    return tuple(int(TRUNCATE * s + 0.5) for s in sigmas_of(sigma, ndim))
+    """Reach of the blur in pixels per axis."""
+    return tuple(_radius(s) for s in sigmas_of(sigma, ndim))
 
 
 def as_float_map(score, name: str = "score") -> np.ndarray:
@@ -63,7 +68,7 @@ def _scipy_pass(values: np.ndarray, sigma: float, axis: int, out: np.ndarray) ->
 @functools.lru_cache(maxsize=64)
 def _weights(sigma: float) -> np.ndarray:
     """scipy's own kernel, read back exactly: the filtered unit impulse (w * 1, plus zeros)."""
-    radius = int(TRUNCATE * sigma + 0.5)
+    radius = _radius(sigma)
     impulse = np.zeros(2 * radius + 1)
     impulse[radius] = 1.0
     weights = ndimage.gaussian_filter1d(impulse, sigma, mode="constant", truncate=TRUNCATE)
@@ -106,8 +111,7 @@ def _row_pass(values: np.ndarray, weights: np.ndarray, axis: int, out: np.ndarra
 @functools.lru_cache(maxsize=64)
 def _rows_match_scipy(sigma: float, dtype: np.dtype) -> bool:
     """Does the row pass round exactly as scipy here? Tested on random rows, edges included."""
-    radius = int(TRUNCATE * sigma + 0.5)
-    values = np.random.default_rng(0).standard_normal((2 * radius + 70, 3)).astype(dtype)
+    values = np.random.default_rng(0).standard_normal((2 * _radius(sigma) + 70, 3)).astype(dtype)
     ours = _row_pass(values, _weights(sigma), 0, np.empty_like(values))
     return np.array_equal(ours, _scipy_pass(values, sigma, 0, np.empty_like(values)))
 
@@ -123,9 +127,6 @@ def gaussian_blur(score: np.ndarray, sigma: float | Sequence[float] = 1.0, out: 
         raise ValueError(f"out must have the map's shape {score.shape} and dtype {score.dtype}; "
                          f"got {out.shape} {out.dtype}")
     passes = [(axis, s) for axis, s in enumerate(sigmas_of(sigma, score.ndim)) if s > MIN_SIGMA]
-    if not passes:
-        out[...] = score
-        return out
     values = score
     for k, (axis, s) in enumerate(passes):
         last = k == len(passes) - 1
