@@ -66,6 +66,14 @@ def _expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 
 
 def _read_results_file(path: Path) -> list[dict[str, Any]]:
+    try:
+        return _parse_results_file(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text results file ({err.reason} at byte {err.start}); expected "
+                         "a CSV written by write_results") from None
+
+
+def _parse_results_file(path: Path) -> list[dict[str, Any]]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         header = list(reader.fieldnames or [])
@@ -89,6 +97,9 @@ def _read_results_file(path: Path) -> list[dict[str, Any]]:
                 record["value"] = float(record["value"])
             except ValueError:
                 raise ValueError(f"{where}: value {record['value']!r} is not a number") from None
+            if not math.isfinite(record["value"]):
+                raise ValueError(f"{where}: value {record['value']} is not a finite number (a diverged or broken "
+                                 "evaluation? rerun it)")
             record[SOURCE_KEY] = str(path)
             rows.append(record)
     return rows
@@ -99,7 +110,8 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
 
     `paths` may mix files, glob patterns (`runs/**/results.csv`) and folders (searched for
     results.csv). Each row also gets `results_file`, so later errors can name its file.
-    Values parse with float(), so "nan" and "inf" are accepted and show up in the table.
+    A value that is not a finite number (text, nan, inf) or a file that is not UTF-8 text is
+    an error naming the file and line.
     """
     rows: list[dict[str, Any]] = []
     for path in _expand_paths(paths):
@@ -466,8 +478,8 @@ def _ordered(seen: list[Key], order: Sequence | None, width: int, what: str) -> 
 
 def _missing_error(missing: list[MissingRun], row_keys, col_keys, n_columns, seed_key, metric) -> MissingRunsError:
     lines = describe_missing(missing, row_keys, col_keys, n_columns, seed_key)
-    message = (f"{len(missing)} missing run(s) for metric {metric!r} (pass strict=False to build a partial, "
-               f"marked table):\n  " + "\n  ".join(lines))
+    message = (f"{len(missing)} missing run(s) for metric {metric!r} (pass --partial, strict=False in "
+               f"Python, to build a partial, marked table):\n  " + "\n  ".join(lines))
     return MissingRunsError(message, missing)
 
 
@@ -539,6 +551,9 @@ def aggregate(
             got[s] = float(record["value"])
         except (TypeError, ValueError):
             raise ValueError(f"result row value {record['value']!r} is not a number: {dict(record)}") from None
+        if not math.isfinite(got[s]):
+            raise ValueError(f"result row value {got[s]} is not a finite number"
+                             f"{f' (in {source})' if source else ''}: {dict(record)}")
         sources[(r, c, s)] = source
     if duplicates:
         raise ValueError(f"{len(duplicates)} duplicate measurement(s) for metric {metric!r} (is a field that "
