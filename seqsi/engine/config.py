@@ -43,12 +43,26 @@ def deep_merge(base: dict, update: dict, where: str = "") -> dict:
     return out
 
 
+def parse_value(key: str, value: str) -> Any:
+    """One `--set key=value` value as YAML; an empty or unparsable value is a one-line error
+    naming the key (write `key=null` for no value)."""
+    if not value.strip():
+        raise ValueError(f"--set {key}: empty value; expected {key}=VALUE (a number, true/false, a list such as "
+                         f"[8, 16], a string, or null)")
+    try:
+        return numbers(yaml.safe_load(value))
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ValueError(f"--set {key}={value}: not a valid YAML value ({problem}); expected a number, true/false, "
+                         "a list such as [8, 16] or a string") from None
+
+
 def parse_override(text: str) -> dict:
     """'train.epochs=3' -> {'train': {'epochs': 3}} (values parsed as YAML)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"override must look like section.key=value; got {text!r}")
-    nested: Any = numbers(yaml.safe_load(value)) if value.strip() else None
+    nested: Any = parse_value(key.strip(), value)
     for part in reversed(key.strip().split(".")):
         nested = {part: nested}
     return nested

@@ -76,6 +76,8 @@ class TrainSettings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             wanted = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(str(f.type).split(" ")[0])
+            if value is None and "None" not in str(f.type):
+                raise ValueError(f"training setting {f.name} must be {str(f.type).split(' ')[0]}; got no value (null)")
             if value is not None and wanted is not None and (not isinstance(value, wanted) or
                                                              (wanted is not bool and isinstance(value, bool))):
                 raise ValueError(f"training setting {f.name} must be {str(f.type).split(' ')[0]}; got {value!r}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 
 import torch
-import yaml
 
 from ..models import build_model
 from ..nn.modes import get_mode
@@ -18,12 +17,13 @@ from .audit import audit, randomize_state
 
 
 def _key_value(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--set expects KEY=VALUE (e.g. widths=[8,16,16]); got {text!r}")
-    from ..engine.config import numbers  # YAML 1.1 reads 1e-2 as a string
+    """One `--set KEY=VALUE` (a YAML value); bad text is a one-line error naming the key."""
+    from ..engine.config import parse_value
 
-    return key, numbers(yaml.safe_load(value))
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set expects KEY=VALUE (e.g. widths=[8,16,16]); got {text!r}")
+    return key.strip(), parse_value(key.strip(), value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default="seqsi", help="network mode (standard, seq, affeq, seqsi, zscore, seqsi_sym, ...)")
     parser.add_argument("--dims", type=int, default=2, help="spatial dimensions: 1, 2 or 3")
     parser.add_argument("--norm", default=None, help="normalisation (none, batch, instance, layer, group, mix)")
-    parser.add_argument("--set", dest="overrides", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a model argument, e.g. --set widths=[8,16,16]")
     parser.add_argument("--checkpoint", help="certify a trained checkpoint instead of a freshly built model")
     parser.add_argument("--property", help="property to check (default: the mode's own guarantee)")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args.checkpoint)
         dims = model.seqsi_spec["dims"]
     else:
-        config = dict(args.overrides)
+        config = dict(_key_value(text) for text in args.overrides)
         if args.norm is not None:
             config["norm"] = args.norm
         model = build_model(args.model, get_mode(args.mode), args.dims, **config)
