@@ -14,6 +14,7 @@ from typing import Any
 from ..nn.modes import Mode
 from . import distributed
 from .config import load_config, parse_override
+from .runlock import lock_run, remove_stale_temp_files
 from .trainer import TrainingDiverged
 
 RESULTS = "results.csv"
@@ -36,6 +37,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_config: Path |
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set train.epochs=3 (repeatable)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument("--dist_timeout", type=float, default=None, metavar="MINUTES",
+                        help="torchrun only: how long a collective waits for a stalled rank before the run fails "
+                             f"(default {distributed.DEFAULT_TIMEOUT_MINUTES:g}, or $SEQSI_DIST_TIMEOUT)")
 
 
 def resolve_config(args: argparse.Namespace, flag_overrides: dict[str, Any]) -> dict:
@@ -147,10 +151,22 @@ def run_training(args: argparse.Namespace, run_dir: Path, config: dict, train: C
     """Every train.py's body: the sweep decision, then `train(ctx)` on every rank (torchrun
     included) and `evaluate(ctx, what train returned)` on rank 0 unless --no_eval. The
     process group is always torn down. Exit code 3 when the loss diverged (the last good
-    checkpoint is kept), 0 otherwise."""
-    if not begin_run(args, run_dir, config):
-        return 0
-    ctx = distributed.init(args.device)
+    checkpoint is kept), 0 otherwise. The run folder is locked meanwhile (seqsi.engine.runlock):
+    a second training started in it is refused; a resume first removes stale temp files."""
+    lock = lock_run(run_dir)  # before the checks: two starts at once must not both pass them
+    try:
+        if not begin_run(args, run_dir, config):
+            return 0
+        if args.resume and lock is not None:
+            remove_stale_temp_files(lock)
+        return _train_and_evaluate(args, train, evaluate)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_and_evaluate(args: argparse.Namespace, train, evaluate) -> int:
+    ctx = distributed.init(args.device, timeout_minutes=getattr(args, "dist_timeout", None))
     try:
         try:
             state = train(ctx)
