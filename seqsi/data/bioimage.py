@@ -12,13 +12,15 @@ Layout (the StarDist / DSB2018 convention, the same for 2D images and 3D volumes
 A split folder is any folder holding `images/` and `masks/`; an artifact set is one too.
 For folders written in the paper's flat style (`arti_<k>/*.tif` + `arti_<k>/masks/`) the
 images may also lie directly in the split folder. Images and masks are paired by file name
-(stem; `.tif` and `.tiff` both count). Files whose name starts with "." are ignored: they are
-temporary files of atomic writes.
+(stem; `.tif` and `.tiff` both count, any case). Files whose name starts with "." are ignored:
+they are temporary files of atomic writes. Any other file in these folders (a `.png`, a
+`notes.txt`) is an error naming it: nothing is left out silently.
 """
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +165,25 @@ def read_spacing(path: str | os.PathLike) -> tuple[float, ...] | None:
     return None
 
 
+class MissingVoxelSizeWarning(UserWarning):
+    """An image without voxel-size metadata: distances fall back to voxels (said once per process)."""
+
+
+_voxel_note_given = False
+
+
+def note_missing_spacing(path: Path, ndim: int) -> None:
+    """Say once per process (rank 0 under torchrun) that a file has no voxel size and which unit is used."""
+    global _voxel_note_given
+    if _voxel_note_given or os.environ.get("RANK", "0") != "0":
+        return
+    _voxel_note_given = True
+    unit = "pixel" if ndim == 2 else "voxel"
+    warnings.warn(f"{path}: no {unit} size in the TIFF metadata (ImageJ calibration or spacing_um); distances (score "
+                  f"maps, overlays) use 1 {unit} per axis for it and every other such file; set data.spacing to give "
+                  "the size in micrometres", MissingVoxelSizeWarning, stacklevel=3)
+
+
 # ----------------------------------------------------------------------------- listing
 
 @dataclass(frozen=True)
@@ -186,8 +207,20 @@ def _tiffs(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _check_no_strays(folder: Path) -> None:
+    """Only TIFFs (.tif, .tiff) are read: any other visible file in a data folder is an error,
+    so a mis-converted image (.png, .tif.gz) is never left out silently."""
+    strays = [p.name for p in sorted(folder.iterdir())
+              if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in TIFF_SUFFIXES]
+    if strays:
+        more = f" (and {len(strays) - 3} more)" if len(strays) > 3 else ""
+        raise ValueError(f"{folder}: {', '.join(strays[:3])}{more} not a TIFF; only {', '.join(TIFF_SUFFIXES)} files "
+                         "are read (files starting with '.' are ignored): convert, move or remove it")
+
+
 def _partners(images: dict[str, Path], folder: Path, what: str) -> dict[str, Path]:
     """Files of `folder` matched by name to `images`; any unmatched file on either side is an error."""
+    _check_no_strays(folder)
     found = _tiffs(folder)
     missing = [images[n].name for n in images if n not in found]
     orphans = [found[n].name for n in found if n not in images]
@@ -224,6 +257,7 @@ def list_samples(split_dir: str | os.PathLike, *, masks_dir: str | os.PathLike |
     """
     split_dir = Path(split_dir)
     image_dir = images_folder(split_dir)
+    _check_no_strays(image_dir)
     images = _tiffs(image_dir)
     if not images:
         raise FileNotFoundError(f"{image_dir}: no .tif images")
@@ -321,6 +355,8 @@ class BioimageDataset:
         s = self.samples[index]
         image = read_image(s.image, ndim=self.ndim)
         spacing = self.spacing if self.spacing is not None else read_spacing(s.image)
+        if spacing is None:
+            note_missing_spacing(s.image, self.ndim)
         item: dict = {"name": s.name, "image": image.astype(np.float32, copy=False), "mask": None,
                       "score": None, "centres": None, "spacing": spacing}
         if s.mask is not None:

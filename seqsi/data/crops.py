@@ -12,7 +12,8 @@ for long on a sparse one, so here:
 - an image smaller than the patch along an axis is padded by mirroring (numpy "reflect",
   repeated as needed) on both sides, image and score map alike, so the padded part looks
   like microscopy and its targets stay consistent; `pad="error"` refuses it instead,
-  naming the image.
+  naming the image. An image padded to twice its size or more gets a warning with the factor;
+  beyond MAX_PAD_FACTOR (8) it is refused unless `pad="reflect_any"`.
 Each crop is min-max normalised to [0, 1] on its own; a constant crop becomes zeros (there
 is no contrast to stretch), never NaN. Photometric augmentation comes after this
 normalisation, on the batch (see seqsi.engine.localization), as in the paper.
@@ -31,7 +32,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-PAD_MODES = ("reflect", "error")
+PAD_MODES = ("reflect", "reflect_any", "error")
+MAX_PAD_FACTOR = 8.0  # a padded image more than this many times its own size is refused (pad="reflect")
+WARN_PAD_FACTOR = 2.0
 
 
 def minmax_unit(x: np.ndarray) -> np.ndarray:
@@ -49,6 +52,28 @@ def patch_shape(patch: int | Sequence[int], ndim: int) -> tuple[int, ...]:
     if len(values) != ndim or any(int(v) != v or int(v) < 1 for v in values):
         raise ValueError(f"patch must be one positive int or {ndim} positive ints for {ndim}D data; got {patch!r}")
     return tuple(int(v) for v in values)
+
+
+def padding_factor(shape: Sequence[int], patch: Sequence[int]) -> float:
+    """How many times larger than the image its copy padded up to the patch is (1.0: no padding)."""
+    return float(np.prod([max(s, p) / s for s, p in zip(shape, patch)]))
+
+
+def check_padding(shapes: dict[str, tuple[int, ...]], patch: Sequence[int], pad: str) -> None:
+    """Warn when images are padded to WARN_PAD_FACTOR times their size or more (most of every crop is
+    mirrored copy, and each epoch costs that much more); refuse beyond MAX_PAD_FACTOR unless
+    pad="reflect_any"."""
+    factors = {name: padding_factor(shape, patch) for name, shape in shapes.items()}
+    name = max(factors, key=factors.get, default=None)
+    if name is None or factors[name] < WARN_PAD_FACTOR or pad == "error":
+        return
+    others = sum(f >= WARN_PAD_FACTOR for f in factors.values()) - 1
+    what = (f"patch {tuple(patch)} is {factors[name]:.3g} times the size of {name} (shape {shapes[name]})"
+            + (f", and padding grows {others} other image(s) two-fold or more" if others else ""))
+    if factors[name] > MAX_PAD_FACTOR and pad != "reflect_any":
+        raise ValueError(f"{what}: mirror-padding it that much trains on copies; use a patch at most the image size "
+                         f"(crops.patch), or crops.pad=reflect_any to pad anyway")
+    warnings.warn(f"{what}: it is mirror-padded, {factors[name]:.3g} times the data per crop", stacklevel=3)
 
 
 def pad_to_patch(array: np.ndarray, patch: Sequence[int], name: str, mode: str = "reflect") -> np.ndarray:
@@ -86,6 +111,8 @@ class ObjectCrops(Dataset):
         self.crops_per_image, self.epoch = int(crops_per_image), 0
         self.images, self.scores, self.names, self.excluded = [], [], [], []
         self._hot: dict[int, np.ndarray] = {}
+        check_padding({n: tuple(np.shape(i)) for i, n in zip(images, names) if np.ndim(i) == ndim and np.size(i)},
+                      self.patch, pad)
         for image, score, name in zip(images, scores, names):
             image, score = np.asarray(image), np.asarray(score)
             if image.ndim != ndim:
@@ -140,4 +167,5 @@ class ObjectCrops(Dataset):
         return torch.from_numpy(x)[None], torch.from_numpy(y)[None]
 
 
-__all__ = ["ObjectCrops", "PAD_MODES", "minmax_unit", "pad_to_patch", "patch_shape"]
+__all__ = ["MAX_PAD_FACTOR", "ObjectCrops", "PAD_MODES", "check_padding", "minmax_unit", "pad_to_patch", "padding_factor",
+           "patch_shape"]
