@@ -16,6 +16,8 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from ..data.classification import to_unit_float
+from ..localization.signal import signal_per_sample
+from .predict import classes_of, report_nonfinite
 from .seeding import derive_seed
 
 CHUNK = 1024
@@ -42,17 +44,28 @@ def corrupted_chunks(images: torch.Tensor, test_set: TestSet, seed: int, device:
 def evaluate_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, test_sets: Sequence[TestSet],
                         seed: int = 0, batch_size: int = 512, device: torch.device | str = "cpu",
                         progress: bool = False) -> dict[str, dict[str, float]]:
-    """{test set name: {"accuracy": ..., "error": ...}} over the whole test set."""
+    """{test set name: {"accuracy", "error", "nonfinite", "no_signal"}} over the whole test set.
+
+    An image whose logits are not all finite gets no class (counted as an error, and warned
+    about: seqsi.engine.predict). `no_signal` counts the images without signal after the
+    corruption (seqsi.localization.signal: a constant image, say); they are classified like
+    any other, but an invariant mode's logits on them are rounding noise, so their class is
+    arbitrary."""
     model = model.to(device).eval()
     labels = labels.to(device)
     results = {}
     for test_set in tqdm(test_sets, desc="test sets", disable=not progress, leave=False):
-        correct, start = 0, 0
+        correct, start, nonfinite, no_signal = 0, 0, 0, 0
         for x in corrupted_chunks(images, test_set, seed, device):
+            no_signal += int((~signal_per_sample(x)).sum().item())
             for i in range(0, len(x), batch_size):
                 batch = x[i:i + batch_size]
-                correct += (model(batch).argmax(1) == labels[start:start + len(batch)]).sum().item()
+                classes, bad = classes_of(model(batch))
+                correct += (classes == labels[start:start + len(batch)]).sum().item()
+                nonfinite += bad
                 start += len(batch)
+        report_nonfinite(nonfinite, len(labels), f"test set {test_set[0]!r}")
         accuracy = correct / len(labels)
-        results[test_set[0]] = {"accuracy": accuracy, "error": 1.0 - accuracy}
+        results[test_set[0]] = {"accuracy": accuracy, "error": 1.0 - accuracy, "nonfinite": nonfinite,
+                                "no_signal": no_signal}
     return results

@@ -16,7 +16,9 @@ and programmatic callers such as the demo (`tiny_config`):
 A run folder holds config.yaml, best.pt / last.pt / metrics.csv (seqsi.engine.fit),
 threshold.json (the fitted detection threshold: eval reads it from there), results.csv,
 per_image.csv and overlays/. Images are min-max normalised to [0, 1] before any alteration,
-as in the paper; every model sees identical corrupted images (`test_set_generator`).
+as in the paper; every model sees identical corrupted images (`test_set_generator`). An
+image without signal (a constant one, seqsi.localization.signal) yields no detections in
+every mode and under every alteration, decided on the network's input (`detect_in`).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifa
 from ..data.crops import ObjectCrops, minmax_unit
 from ..io import read_csv, write_csv, write_json
 from ..localization import accuracy_curve, detect_centres, fit_threshold, get_loss, predict_tiled, unet_receptive_margin
+from ..localization.signal import has_signal, no_detections
 from ..models import build_model
 from ..models.unet import UNet
 from ..nn import get_mode
@@ -226,6 +229,14 @@ def predict_map(model: nn.Module, image: np.ndarray | torch.Tensor, **kwargs) ->
     return predict_maps(model, [image], **kwargs)[0]
 
 
+def detect_in(output: np.ndarray, image, loss, threshold: float) -> np.ndarray:
+    """Centres found in `output`, the map of `image`; none for an image without signal
+    (seqsi.localization.signal: decided on the input, so x and a*x + b get the same answer)."""
+    if not has_signal(image):
+        return no_detections(np.ndim(output))
+    return detect_centres(output, loss, threshold)
+
+
 def _eval_model(model: nn.Module, dtype: torch.dtype, device) -> nn.Module:
     """A copy in `dtype` on `device`, in eval mode (the caller's model is left as it is)."""
     return copy.deepcopy(model).to(device=device, dtype=dtype).eval()
@@ -406,7 +417,7 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
                                tile=eval_cfg["tile"], overlap=eval_cfg["overlap"],
                                batch_size=int(eval_cfg.get("batch_size", 1)))
         for (name, _, _), x, ref, output in zip(jobs, inputs, references, outputs):
-            pred = detect_centres(output, loss, threshold)
+            pred = detect_in(output, x, loss, threshold)
             details.append({"image": item["name"], "testset": name,
                             **score_detections(pred, ref, int(eval_cfg["max_dist"]))})
             if overlay_dir is not None and item["name"] in wanted and name in overlay_sets:
@@ -475,9 +486,10 @@ def invariance_experiment(model: nn.Module, loss, threshold: float, items: Seque
     totals = {case.label: [] for case in cases}
     for item in items:
         x = torch.from_numpy(minmax_unit(item["image"]).astype(np.float64))
-        reference = detect_centres(predict_map(net, x, **kwargs), loss, threshold)
+        reference = detect_in(predict_map(net, x, **kwargs), x, loss, threshold)
         for case in cases:
-            moved = detect_centres(predict_map(net, case.a * x + case.b, **kwargs), loss, threshold)
+            moved_x = case.a * x + case.b
+            moved = detect_in(predict_map(net, moved_x, **kwargs), moved_x, loss, threshold)
             totals[case.label].append(float(accuracy_curve(moved, reference, max_dist)[0]))
     return {label: float(np.mean(values)) for label, values in totals.items()}
 
@@ -613,7 +625,7 @@ def run_training_script(args, config: dict) -> int:
 
 __all__ = [
     "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "add_training_arguments", "artifact_test_sets",
-    "crop_set", "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
+    "crop_set", "detect_in", "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
     "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
     "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
     "save_detections", "score_detections", "test_sets_of", "tiny_config", "train_localizer", "training_items",
