@@ -11,12 +11,13 @@ detected and ground-truth centres under <run>/overlays/<test set>/<image>.png.
 """
 from __future__ import annotations
 
+from loc2d import EXPERIMENT
 from seqsi.cli import guarded
 from seqsi.engine.localization import evaluation_main
 
 
 def main(argv=None) -> int:
-    return evaluation_main(__doc__, argv)
+    return evaluation_main(__doc__, argv, EXPERIMENT)
 
 
 if __name__ == "__main__":

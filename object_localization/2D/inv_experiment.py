@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from loc2d import EXPERIMENT
 from seqsi.cli import guarded
 from seqsi.engine.distributed import select_device
 from seqsi.engine.localization import INVARIANCE_FILE as INVARIANCE
@@ -27,7 +28,7 @@ def main(argv=None) -> int:
     for run in find_runs(args.runs):
         if args.skip_done and (run / INVARIANCE).is_file():
             continue
-        rows = invariance_run(run, data_root=args.data_path, device=device)
+        rows = invariance_run(run, data_root=args.data_path, device=device, experiment=EXPERIMENT)
         worst = min(rows, key=lambda r: r["value"])
         print(f"{run}: accuracy_curve[0] min over cases {worst['value']:.4f} ({worst['testset']})")
     return 0

@@ -15,12 +15,13 @@ Writes results.csv and per_image.csv in each run folder and, for the first test 
 """
 from __future__ import annotations
 
+from loc3d import EXPERIMENT
 from seqsi.cli import guarded
 from seqsi.engine.localization import evaluation_main
 
 
 def main(argv=None) -> int:
-    return evaluation_main(__doc__, argv)
+    return evaluation_main(__doc__, argv, EXPERIMENT)
 
 
 if __name__ == "__main__":

@@ -52,12 +52,18 @@ def main(argv=None) -> int:
             if r["mean"] != "":
                 rows.append({**{k: r[k] for k in ROW_KEYS}, "testset": r["testset"], "seed": seed,
                              "metric": args.metric, "value": float(r["mean"])})
+    evaluated = {r["testset"] for r in rows}
+    never = [c[0] for c in col_order if c[0] not in evaluated]  # e.g. artifact sets without folders
     try:
         table = aggregate(rows, ROW_KEYS, "testset", args.metric, expected_seeds=seeds, strict=not args.partial,
-                          row_order=list(row_order), col_order=list(col_order), labels=labels(), decimals=3)
+                          row_order=list(row_order), col_order=[c for c in col_order if c[0] in evaluated],
+                          labels=labels(), decimals=3)
     except MissingRunsError as err:
         print(f"error: cannot merge seeds {', '.join(seeds)}: {err}", file=sys.stderr)
         return 2
+    if never:
+        print(f"test sets {', '.join(never)}: no result in any seed (not evaluated); left out of the merged table")
+        table.notes.append(f"{', '.join(never)}: not evaluated in any seed (no test/arti_<k>/ folders), left out")
     out = args.out or args.tables / "merged"
     write_table(table, out, args.metric)
     print(f"merged over seeds {', '.join(seeds)} -> {out}\n{table.to_markdown()}")

@@ -45,6 +45,7 @@ from ..nn import get_mode
 from ..photometric import LOCALIZATION_INVARIANCE_CASES, load_suite, training_augmentation
 from . import distributed
 from .checkpoint import load_model
+from .runcheck import load_localization_model, transfer_folder
 from .config import save_config
 from .evaluate import test_set_generator
 from .seeding import seed_all
@@ -356,6 +357,16 @@ def artifact_test_sets(test_dir: Path, eval_cfg: Mapping, dims: int) -> list[tup
     raise ValueError(f"eval.artifact_sets must be folders, suite or none; got {how!r}")
 
 
+def skipped_artifact_sets(test_dir: Path, eval_cfg: Mapping, dims: int) -> list[str]:
+    """The suite's artifact test sets (for `dims`) that an artifact_sets=folders evaluation has
+    no `test/arti_<k>/` folder for: they are skipped, and said so."""
+    if eval_cfg.get("artifact_sets", "folders") != "folders":
+        return []
+    suite = load_suite(eval_cfg["suite"])
+    present = {artifact_folder_name(k) for k in artifact_sets(test_dir)}
+    return [n for n in suite.test_set_names(artifacts=True) if dims in suite[n].dims and n not in present]
+
+
 def _artifact_dataset(folder: Path, eval_cfg: Mapping, clean_masks: Path, dims: int, spacing):
     masks_dir = None
     if not (folder / MASKS).is_dir():
@@ -384,6 +395,10 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
     net = _eval_model(model, dtype, device)
     clean = BioimageDataset(test_dir, ndim=dims, spacing=spacing)
     jobs = [(name, c, None) for name, c in test_sets_of(eval_cfg, dims)] + artifact_test_sets(test_dir, eval_cfg, dims)
+    skipped = skipped_artifact_sets(test_dir, eval_cfg, dims)
+    if skipped:
+        print(f"test sets {', '.join(skipped)} skipped: no {test_dir}/<name>/ folder (eval.artifact_sets=suite "
+              "simulates them on the clean images); the tables mark them as not evaluated", flush=True)
     folders = {name: _artifact_dataset(folder, eval_cfg, test_dir / MASKS, dims, spacing)
                for name, _, folder in jobs if folder is not None}
     for name, dataset in folders.items():
@@ -443,28 +458,38 @@ def save_detections(image: np.ndarray, truth: np.ndarray, detected: np.ndarray, 
         save_orthogonal_views(image, path, points=points, title=title, spacing=spacing, projection="max")
 
 
+def evaluation_folder(run_dir: str | os.PathLike, config: Mapping, data_root=None, out_root=None) -> Path:
+    """Where evaluate_run writes: the run folder for the run's own data; for other data (or
+    with `out_root`) a folder of its own (seqsi.engine.runcheck.transfer_folder)."""
+    layout = run_dir_for({**config, "out": "."}).parts[-3:]
+    return transfer_folder(Path(run_dir), config["data"]["root"], data_root, out_root, layout)
+
+
 def evaluate_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
                  eval_overrides: Mapping | None = None, device="cpu", overlay_images: Iterable[str] | None = None,
-                 overlay_sets: Iterable[str] = ("none",), progress: bool = False) -> list[dict]:
-    """Evaluate a run folder's best.pt with its threshold; write results.csv and per_image.csv."""
+                 overlay_sets: Iterable[str] = ("none",), progress: bool = False, experiment: str | None = None,
+                 out_root: str | os.PathLike | None = None) -> list[dict]:
+    """Evaluate a run folder's best.pt with its threshold; write results.csv, per_image.csv and
+    overlays/ into `evaluation_folder` (never over the run's own results for other data)."""
     from ..report.tables import write_results
 
     run_dir = Path(run_dir)
-    model = load_model(run_dir / "best.pt", map_location=device)
+    model = load_localization_model(run_dir / "best.pt", experiment, map_location=device)
     config = model.seqsi_checkpoint["config"]
+    target = evaluation_folder(run_dir, config, data_root, out_root)
     eval_cfg = {**config["eval"], **(eval_overrides or {})}
     root = Path(data_root or config["data"]["root"])
     dims = int(config["data"]["dims"])
     _, loss = method_names(config)
     summary, details = evaluate_localizer(model, loss, read_threshold(run_dir), root / "test", eval_cfg, dims=dims,
                                           spacing=config["data"].get("spacing"), device=device,
-                                          overlay_dir=run_dir / "overlays", overlay_images=overlay_images,
+                                          overlay_dir=target / "overlays", overlay_images=overlay_images,
                                           overlay_sets=overlay_sets, progress=progress)
     fields = run_fields(config)
     rows = [{**fields, "testset": name, "metric": metric, "value": value}
             for name, metrics in summary.items() for metric, value in metrics.items()]
-    write_csv(run_dir / PER_IMAGE_FILE, [{**fields, **d} for d in details])
-    write_results(run_dir / "results.csv", rows)
+    write_csv(target / PER_IMAGE_FILE, [{**fields, **d} for d in details])
+    write_results(target / "results.csv", rows)
     return rows
 
 
@@ -495,12 +520,12 @@ def invariance_experiment(model: nn.Module, loss, threshold: float, items: Seque
 
 
 def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
-                   device="cpu") -> list[dict]:
+                   device="cpu", experiment: str | None = None) -> list[dict]:
     """The invariance experiment on a run's test images; writes invariance.csv (metric acc0)."""
     from ..report.tables import write_results
 
     run_dir = Path(run_dir)
-    model = load_model(run_dir / "best.pt", map_location=device)
+    model = load_localization_model(run_dir / "best.pt", experiment, map_location=device)
     config = model.seqsi_checkpoint["config"]
     root = Path(data_root or config["data"]["root"])
     items = load_items(root / "test", int(config["data"]["dims"]), spacing=config["data"].get("spacing"), score=False)
@@ -561,15 +586,21 @@ def training_main(default_config: str | os.PathLike, description: str, argv=None
     return run_training_script(args, resolve_config(args, training_overrides(args)))
 
 
-def evaluation_main(description: str, argv=None) -> int:
-    """The whole of a localization eval.py: score every run found against ground truth."""
+def evaluation_main(description: str, argv=None, experiment: str | None = None) -> int:
+    """The whole of a localization eval.py: score every run found against ground truth.
+
+    Every checkpoint is checked first (its experiment and dims, before any data is read).
+    With --data_path other than the run's data, results go to a folder of their own
+    (--out, by default <runs root>_on_<data name>/...), never over the run's results."""
     import argparse
 
     from .experiment import RESULTS, is_complete
 
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="run folders, or folders searched for runs (best.pt)")
-    parser.add_argument("--data_path", help="override the data folder recorded in the run (same layout)")
+    parser.add_argument("--data_path", help="evaluate on another data folder (same layout); results then go to --out")
+    parser.add_argument("--out", help="root of the result folders (<out>/<method-loss>/<aug>/seed<N>); default: "
+                                      "the run folder for its own data, <runs root>_on_<data name> for other data")
     parser.add_argument("--artifact_sets", choices=("folders", "suite", "none"),
                         help="folders: test/arti_<k>/; suite: simulated artifacts on the clean volumes; none")
     parser.add_argument("--artifact_masks", choices=("own", "clean"),
@@ -588,13 +619,18 @@ def evaluation_main(description: str, argv=None) -> int:
     device = distributed.select_device(args.device)
     keys = ("artifact_sets", "artifact_masks", "dtype", "max_pixels", "tile", "overlap", "seed")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    jobs = []  # every checkpoint checked before any data is read or anything written
     for run in find_runs(args.runs):
-        if args.skip_done and is_complete(run):
-            continue
+        config = load_localization_model(run / "best.pt", experiment).seqsi_checkpoint["config"]
+        target = evaluation_folder(run, config, args.data_path, args.out)
+        if not (args.skip_done and is_complete(target)):
+            jobs.append((run, target))
+    for run, target in jobs:
         rows = evaluate_run(run, data_root=args.data_path, eval_overrides=overrides, device=device,
-                            overlay_images=args.overlay, overlay_sets=args.overlay_sets, progress=args.progress)
+                            overlay_images=args.overlay, overlay_sets=args.overlay_sets, progress=args.progress,
+                            experiment=experiment, out_root=args.out)
         scores = ", ".join(f"{r['testset']} {r['value']:.3f}" for r in rows if r["metric"] == "score")
-        print(f"{run}: score {scores}")
+        print(f"{run}: score {scores}" + (f" -> {target}" if target != run else ""))
     return 0
 
 
@@ -606,7 +642,8 @@ def run_training_script(args, config: dict) -> int:
     config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
     run_dir = run_dir_for(config, args.run_dir)
     if args.fit_threshold_only:
-        fit_and_store_threshold(run_dir, load_model(run_dir / "best.pt").seqsi_checkpoint["config"],
+        fit_and_store_threshold(run_dir, load_localization_model(run_dir / "best.pt", config["experiment"])
+                                .seqsi_checkpoint["config"],
                                 device=distributed.select_device(args.device))
         return 0
 
@@ -625,10 +662,10 @@ def run_training_script(args, config: dict) -> int:
 
 __all__ = [
     "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "add_training_arguments", "artifact_test_sets",
-    "crop_set", "detect_in", "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
+    "crop_set", "detect_in", "evaluate_localizer", "evaluate_run", "evaluation_folder", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
     "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
     "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
-    "save_detections", "score_detections", "test_sets_of", "tiny_config", "train_localizer", "training_items",
+    "save_detections", "score_detections", "skipped_artifact_sets", "test_sets_of", "tiny_config", "train_localizer", "training_items",
     "training_main",
     "training_overrides", "unet_geometry", "validation_names",
 ]

@@ -223,6 +223,7 @@ class Table:
     higher_is_better: bool = True
     mark_best: str | None = "column"  # "column", "row" or None
     labels: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # shown under the table (e.g. test sets not evaluated)
 
     def __post_init__(self) -> None:
         if self.mark_best not in ("column", "row", None):
@@ -393,6 +394,7 @@ class Table:
         foot = self._footnote()
         if foot:
             lines += ["", foot[0], *(f"- {line}" for line in foot[1:])]
+        lines += [line for note in self.notes for line in ("", f"Note: {esc(note)}")]
         return "\n".join(lines) + "\n"
 
     def to_latex(self) -> str:
@@ -414,6 +416,8 @@ class Table:
             note = (rf"$^\dagger$ mean over fewer than the {self.expected_n} expected "
                     rf"{latex_escape(self.seed_key or 'value')}s; -- no result; {len(self.missing)} missing run(s)")
             lines.append(rf"\multicolumn{{{n_cols}}}{{l}}{{\footnotesize {note}}} \\")
+        for note in self.notes:
+            lines.append(rf"\multicolumn{{{n_cols}}}{{l}}{{\footnotesize {latex_escape(note)}}} \\")
         lines.append(r"\end{tabular}")
         lines += [f"% missing: {latex_escape(line)}" for line in foot[1:]]
         return "\n".join(lines) + "\n"
