@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     parser.add_argument("--voxel-size", type=float, help="Angstrom; overrides the files' own voxel size")
     parser.add_argument("--spacing-dir", default="VoxelSpacing10.000", help="voxel-spacing folder in the CZII layout")
     parser.add_argument("--visualize", action="store_true", help="one PNG per type and class, three orthogonal slices")
+    parser.add_argument("--skip-missing-chunks", action="store_true",
+                        help="leave out (and count) patches over zarr chunks absent from the store; default: an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if len(args.patch_size) not in (1, 3):
@@ -40,13 +42,16 @@ def prepare(args: argparse.Namespace) -> int:
         args.data_root, args.out, patch_size=args.patch_size[0] if len(args.patch_size) == 1 else args.patch_size,
         tomo_types=args.tomo_types, classes=args.classes, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, voxel_size=args.voxel_size, spacing_dir=args.spacing_dir,
-        visualize=args.visualize, progress=not args.quiet)
+        visualize=args.visualize, progress=not args.quiet, skip_missing_chunks=args.skip_missing_chunks)
     for split, runs in summary["splits"].items():
         print(f"{split}: {len(runs)} tomograms ({', '.join(runs)})")
     for t, by_split in summary["counts"].items():
         print(f"{t}: " + ", ".join(f"{s} {sum(c.values())}" for s, c in by_split.items()) + " patches")
     print(f"picks outside the volume skipped: {summary['skipped_outside_total']}; "
           f"missing tomograms: {summary['missing_types_total']} {summary['missing_types'] or ''}")
+    if summary["skipped_missing_chunks_total"]:
+        print(f"patches left out over missing zarr chunks: {summary['skipped_missing_chunks_total']} "
+              f"{summary['skipped_missing_chunks']}")
     print(f"wrote {args.out}")
     return 0
 

@@ -62,11 +62,16 @@ def patch_origin(centre, shape, size) -> tuple[int, ...]:
     return tuple(origin)
 
 
+def patch_region(centre, shape, size) -> tuple[slice, ...]:
+    """The part of the volume a `size` patch around `centre` reads (see patch_origin)."""
+    origin = patch_origin(centre, shape, size)
+    return tuple(slice(max(o, 0), min(o + p, s)) for o, p, s in zip(origin, size, shape))
+
+
 def cut_patch(read: Callable[[tuple[slice, ...]], np.ndarray], shape, centre, size) -> tuple[np.ndarray, tuple[int, ...]]:
     """Patch of `size` around `centre`; where the volume is too small it is padded with the patch mean."""
     origin = patch_origin(centre, shape, size)
-    region = tuple(slice(max(o, 0), min(o + p, s)) for o, p, s in zip(origin, size, shape))
-    patch = read(region)
+    patch = read(patch_region(centre, shape, size))
     if patch.shape != tuple(size):
         before = [max(0, -o) for o in origin]
         pad = [(b, p - b - n) for b, p, n in zip(before, size, patch.shape)]
@@ -81,10 +86,13 @@ def _as_size(patch_size) -> tuple[int, int, int]:
     return size
 
 
-def _cut_patches(run, tomo_type, folder: Path, size, voxel_size, classes, max_in_memory_bytes, rows: list):
+def _cut_patches(run, tomo_type, folder: Path, size, voxel_size, classes, max_in_memory_bytes, rows: list,
+                 skip_missing_chunks: bool = False, missing: dict | None = None):
     """Save the patches of one run and type under `folder`, appending their metadata rows.
 
-    Returns (absent pick files, number of picks outside the volume, voxel size used).
+    Returns (absent pick files, number of picks outside the volume, voxel size used). A patch
+    that would read absent zarr chunks is an error (MissingChunkError), or with
+    `skip_missing_chunks` left out and counted in `missing` ({chunk key: patches left out}).
     """
     with open_tomogram(run.tomograms[tomo_type]) as tomo:
         spacing = voxel_size or tomo.voxel_size
@@ -96,7 +104,7 @@ def _cut_patches(run, tomo_type, folder: Path, size, voxel_size, classes, max_in
         picks, absent = read_picks(run.picks_dir, spacing, classes)
         kept = [p for p in picks if inside(p.centre, tomo.shape)]
         if tomo.nbytes <= max_in_memory_bytes:
-            whole = tomo.read()  # once per tomogram and type
+            whole = tomo.read(check_chunks=not skip_missing_chunks)  # once per tomogram and type
 
             def read(region):
                 return whole[region]
@@ -104,6 +112,12 @@ def _cut_patches(run, tomo_type, folder: Path, size, voxel_size, classes, max_in
             read = tomo.read
         (folder / "patches").mkdir(parents=True, exist_ok=True)
         for p in kept:
+            if skip_missing_chunks:
+                absent_chunks = tomo.missing_chunks(patch_region(p.centre, tomo.shape, size))
+                if absent_chunks:
+                    for key in absent_chunks[:1]:
+                        missing[key] = missing.get(key, 0) + 1
+                    continue
             patch, origin = cut_patch(read, tomo.shape, p.centre, size)
             name = f"patches/{run.name}__{p.class_name}__{p.index:05d}.npy"
             np.save(folder / name, patch, allow_pickle=False)
@@ -131,12 +145,15 @@ def prepare_classification_data(
     visualize: bool = False,
     progress: bool = True,
     max_in_memory_bytes: int = 4 << 30,
+    skip_missing_chunks: bool = False,
 ) -> dict:
     """Prepare `<out>/<type>/<split>/` patch folders from the raw data under `data_root`; returns the summary.
 
     `voxel_size` (Angstrom) overrides the files' own; otherwise MRC headers and OME-Zarr scales are
     used, and 10.012 A when a file says nothing. Tomograms no larger than `max_in_memory_bytes`
-    are read once; larger ones are sliced lazily per patch.
+    are read once; larger ones are sliced lazily per patch. A patch over zarr chunks absent from
+    the store is an error naming the array and chunk; `skip_missing_chunks` leaves such
+    patches out instead, counted in the summary (`skipped_missing_chunks`).
     """
     from tqdm.auto import tqdm
 
@@ -158,6 +175,7 @@ def prepare_classification_data(
     skipped = {t: {} for t in tomo_types}
     absent_picks: dict[str, list[str]] = {}
     voxel_sizes: dict[str, dict[str, list[float]]] = {}
+    missing_chunks: dict[str, dict[str, int]] = {}  # "<run>/<type>" -> {chunk key: patches left out}
     with atomic_dir(out) as tmp:
         for run in tqdm(usable, desc="tomograms", unit="run", disable=not progress):
             split = split_of[run.name]
@@ -172,7 +190,8 @@ def prepare_classification_data(
                 if run.picks_dir is None:
                     continue
                 absent, n_outside, spacing = _cut_patches(
-                    run, t, tmp / t / split, size, voxel_size, classes, max_in_memory_bytes, rows[t][split])
+                    run, t, tmp / t / split, size, voxel_size, classes, max_in_memory_bytes, rows[t][split],
+                    skip_missing_chunks, missing_chunks.setdefault(f"{run.name}/{t}", {}))
                 voxel_sizes.setdefault(run.name, {})[t] = list(spacing)
                 if absent:
                     absent_picks[run.name] = absent
@@ -202,6 +221,8 @@ def prepare_classification_data(
             "missing_types_total": sum(len(v) for v in missing_types.values()),
             "absent_pick_files": absent_picks,
             "voxel_size_A": voxel_sizes,
+            "skipped_missing_chunks": {k: v for k, v in missing_chunks.items() if v},
+            "skipped_missing_chunks_total": sum(n for v in missing_chunks.values() for n in v.values()),
         }
         write_json(tmp / "prepare.json", summary)
         if visualize:

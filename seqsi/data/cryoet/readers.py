@@ -6,6 +6,7 @@ voxel sizes in Angstrom.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -23,12 +24,58 @@ class TomogramReadError(OSError):
     """A tomogram file exists but cannot be read as a 3D volume."""
 
 
+class MissingChunkError(TomogramReadError):
+    """A zarr region covers chunks absent from the store (zarr would return the fill value)."""
+
+
+class ZarrChunks:
+    """Which stored chunks (shards under zarr v3 sharding) a region of a zarr array covers, and
+    which of them are absent from the store: zarr reads an absent chunk as the fill value, so a
+    deleted or never-copied chunk file would otherwise become a block of silent zeros."""
+
+    def __init__(self, array, name: str) -> None:
+        self.array, self.name = array, name
+        self.block = tuple(int(c) for c in (getattr(array, "shards", None) or array.chunks))
+        self._present: dict[tuple[int, ...], bool] = {}
+
+    def key(self, coords: tuple[int, ...]) -> str:
+        metadata = getattr(self.array, "metadata", None)
+        if metadata is not None and hasattr(metadata, "encode_chunk_key"):  # zarr 3, formats 2 and 3
+            return metadata.encode_chunk_key(coords)
+        return self.array._chunk_key(coords)  # zarr 2: the full key in the chunk store
+
+    def _exists(self, coords: tuple[int, ...]) -> bool:
+        if coords not in self._present:
+            key = self.key(coords)
+            store_path = getattr(self.array, "store_path", None)
+            if store_path is not None:  # zarr 3
+                from zarr.core.sync import sync
+
+                full = f"{store_path.path}/{key}" if store_path.path else key
+                self._present[coords] = bool(sync(store_path.store.exists(full)))
+            else:  # zarr 2: the chunk store is a mapping of full keys
+                self._present[coords] = key in self.array.chunk_store
+        return self._present[coords]
+
+    def missing(self, region: tuple[slice, ...]) -> list[str]:
+        """Keys of the absent chunks that `region` (slices in the array's own axis order) covers."""
+        ranges = []
+        for axis, (sl, block, size) in enumerate(zip(region, self.block, self.array.shape)):
+            start, stop, _ = sl.indices(size)
+            if stop <= start:
+                return []
+            ranges.append(range(start // block, (stop - 1) // block + 1))
+        return [self.key(c) for c in itertools.product(*ranges) if not self._exists(c)]
+
+
 class Tomogram:
     """A lazily read 3D volume in z, y, x order; slice it with `read(region)`."""
 
-    def __init__(self, path: Path, source: Any, axes: tuple[int, int, int], voxel_size, closer=None):
+    def __init__(self, path: Path, source: Any, axes: tuple[int, int, int], voxel_size, closer=None,
+                 chunks: ZarrChunks | None = None):
         self.path = Path(path)
         self._source = source
+        self._chunks = chunks  # zarr only: finds regions that would read absent chunks
         self._axes = axes  # source axis holding z, y, x
         self._lead = source.ndim - 3  # leading singleton axes (c, t) that we drop
         self.shape = tuple(int(source.shape[self._lead + a]) for a in axes)
@@ -39,12 +86,35 @@ class Tomogram:
     def nbytes(self) -> int:
         return int(np.prod(self.shape)) * 4
 
-    def read(self, region: tuple[slice, slice, slice] | None = None) -> np.ndarray:
-        """Read `region` (slices in z, y, x order; the whole volume if None) as float32."""
+    def _index(self, region: tuple[slice, slice, slice] | None) -> list:
         region = region or (slice(None),) * 3
         index = [0] * self._lead + [slice(None)] * 3
         for out_axis, src_axis in enumerate(self._axes):
             index[self._lead + src_axis] = region[out_axis]
+        return index
+
+    def missing_chunks(self, region: tuple[slice, slice, slice] | None = None) -> list[str]:
+        """Keys of the zarr chunks absent from the store that `region` (z, y, x) would read; [] for MRC."""
+        if self._chunks is None:
+            return []
+        index = self._index(region)
+        return self._chunks.missing(tuple(slice(i, i + 1) if isinstance(i, int) else i for i in index))
+
+    def read(self, region: tuple[slice, slice, slice] | None = None, *, check_chunks: bool = True) -> np.ndarray:
+        """Read `region` (slices in z, y, x order; the whole volume if None) as float32.
+
+        A zarr region covering absent chunks raises MissingChunkError naming the array and the
+        first chunk (check_chunks=False reads them as the fill value, for callers that check
+        each patch with `missing_chunks`)."""
+        index = self._index(region)
+        if check_chunks and self._chunks is not None:
+            missing = self.missing_chunks(region)
+            if missing:
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise MissingChunkError(
+                    f"tomogram {self.path}: array '{self._chunks.name}' chunk '{missing[0]}'{more} is missing from the "
+                    f"store (zarr would read it as the fill value {self._source.fill_value}); restore it, or leave "
+                    "out the patches that touch it (prepare_classification_data.py --skip-missing-chunks)")
         try:
             block = np.asarray(self._source[tuple(index)])
         except Exception as err:  # corrupt chunk, truncated file
@@ -128,7 +198,7 @@ def _open_zarr(path: Path) -> Tomogram:
         array = node[name]
     if array.ndim < 3 or any(n != 1 for n in array.shape[: array.ndim - 3]):
         raise TomogramReadError(f"cannot read tomogram {path}: array of shape {array.shape} is not a 3D volume")
-    return Tomogram(path, array, axes, voxel)
+    return Tomogram(path, array, axes, voxel, chunks=ZarrChunks(array, str(getattr(array, "path", "") or path.name)))
 
 
 def _open_mrc(path: Path) -> Tomogram:
