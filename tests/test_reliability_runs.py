@@ -179,3 +179,12 @@ def test_timeout_setting_is_checked(monkeypatch):
     monkeypatch.setenv("SEQSI_DIST_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="SEQSI_DIST_TIMEOUT"):
         timeout_of()
+
+
+def test_a_refused_run_leaves_no_folder_behind(tmp_path):
+    with RunLock(tmp_path / "runs" / "m" / "seed1"):
+        pass  # refused before anything was written
+    assert not (tmp_path / "runs").exists()
+    with RunLock(tmp_path / "runs" / "m" / "seed1") as lock:
+        (lock.run_dir / "config.yaml").write_text("a: 1")
+    assert (tmp_path / "runs" / "m" / "seed1" / "config.yaml").is_file()

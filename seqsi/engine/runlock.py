@@ -36,10 +36,13 @@ class RunLock:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / LOCK_FILE
         self._fd: int | None = None
+        self._created: list[Path] = []  # folders this lock made (removed again if the run wrote nothing)
         self.since = 0.0
 
     def acquire(self) -> "RunLock":
+        missing = [d for d in (self.run_dir, *self.run_dir.parents) if not d.exists()]
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._created = missing
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -56,10 +59,20 @@ class RunLock:
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing the descriptor drops the flock
-            self._fd = None
+        """Drop the lock. A run folder this lock created and nothing else wrote into (the run was
+        refused before starting) is removed again, so bad input leaves no trace on disk."""
+        if self._fd is None:
+            return
+        os.ftruncate(self._fd, 0)
+        if self._created and [p.name for p in self.run_dir.iterdir()] == [LOCK_FILE]:
+            self.path.unlink(missing_ok=True)
+            for folder in self._created:  # deepest first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+        os.close(self._fd)  # closing the descriptor drops the flock
+        self._fd = None
 
     def __enter__(self) -> "RunLock":
         return self.acquire()
