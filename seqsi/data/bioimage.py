@@ -411,6 +411,8 @@ def write_score_maps(split_dir: str | os.PathLike, *, spacing: Sequence[float] |
         image_shape = read_image(s.image).shape
         mask = read_mask(s.mask, ndim=len(image_shape), shape=image_shape)
         step = read_spacing(s.image) if spacing is None else _check_spacing(spacing, mask.ndim, "spacing")
+        if step is None:
+            note_missing_spacing(s.image, mask.ndim)
         write_tiff(target, score_map(mask, spacing=step), spacing=step)
         written.append(target)
     return written
