@@ -13,6 +13,8 @@ COMMANDS = {
     "certify": ("seqsi.invariance.certify", "audit a model layer by layer for its photometric guarantee"),
     "gallery": ("seqsi.photometric.gallery", "PNG of an image or volume under every corruption of a suite"),
     "demo": ("seqsi.demo", "the paper's comparison in miniature on embedded real data"),
+    "export": ("seqsi.export", "export a trained model as a plain state_dict, TorchScript or ONNX file"),
+    "models": ("seqsi.predict.zoo", "list the shipped pretrained models"),
 }
 
 
