@@ -394,7 +394,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .predict.zoo import load_any_model
+    from .prediction.zoo import load_any_model
 
     model = load_any_model(args.checkpoint).model
     path = export_model(model, args.to, args.out)

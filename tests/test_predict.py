@@ -233,3 +233,12 @@ def test_loaded_model_wrapper_keeps_threshold():
     model.seqsi_threshold = 1.5
     loaded = seqsi.prediction.as_loaded(model)
     assert isinstance(loaded, LoadedModel) and loaded.threshold == 1.5 and loaded.is_localizer
+
+
+@SHIPPED
+def test_demo_predict_step_scores_the_embedded_real_image(tmp_path):
+    from seqsi.demo import predict as predict_step
+
+    section = predict_step.run(tmp_path)
+    assert "Detect objects in your own images" in section and (tmp_path / "predict" / "image.png").is_file()
+    assert "125 annotated nuclei" in section
