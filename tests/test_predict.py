@@ -221,7 +221,10 @@ def test_float32_is_exact_in_the_documented_range_and_float64_beyond(tmp_path):
 
 
 def test_models_command_and_unknown_names(capsys):
-    assert main(["models"]) in (0, 1)
+    names = shipped()
+    assert main(["models"]) == (0 if names else 1)
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in names) and ("synthetic" in listing or not names)
     with pytest.raises(ValueError, match="no shipped model"):
         seqsi.models.pretrained("no-such-model")
     assert main(["predict", "no-such-model", "x.tif", "--out", "/tmp/unused"]) == 2
