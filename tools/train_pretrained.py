@@ -1,6 +1,6 @@
 """Train the shipped pretrained detectors (seqsi/models/weights/) from generated data.
 
-    nice -n 19 python tools/train_pretrained.py               # all four, ~10 min each on 1 core
+    nice -n 19 python tools/train_pretrained.py               # all four, 5-10 min each on an idle core
     nice -n 19 python tools/train_pretrained.py --only nuclei2d nuclei2d_standard
 
 Families: nuclei2d (2D nuclei, seqsi.data.fluorescence2d.NUCLEI_2D) and spots3d (3D
@@ -53,7 +53,7 @@ FAMILIES = {
         "description": "3D diffraction-limited spots, voxels 0.4 x 0.2 x 0.2 um (z, y, x), radius 0.3-0.6 um",
         "overrides": {"model": {"widths": [8, 16, 32], "blocks": 1},
                       "crops": {"patch": [16, 32, 32], "crops_per_image": 4, "val_crops_per_image": 4},
-                      "train": {"epochs": 80, "batch_size": 4},
+                      "train": {"epochs": 50, "batch_size": 4},
                       "threshold": {"max_dist": 6}, "eval": {"max_dist": 6, "tile": 64},
                       "invariance": {"max_dist": 6}},
     },
