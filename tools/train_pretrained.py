@@ -179,7 +179,23 @@ def write_cards(path: Path = ROOT / "docs" / "models.md", weights: Path = WEIGHT
                          + f" | {inv:.3f} |")
         lines.append("")
     lines += ["Training times were measured on a 2-core machine shared with other jobs (`nice -n 19`, one torch",
-              "thread), so wall time overstates what the training costs on an idle core.", ""]
+              "thread, load average 8 to 18), so wall time overstates what training costs on an idle core; the",
+              "CPU time (recorded from the spots3d runs on) is what one core spends.", "",
+              "## What the numbers say", "",
+              "- SEqSI + ZMSE scores exactly its clean score under every affine alteration (`affine`, `scale_*`,",
+              "  `shift`) and its detections never move in the invariance cases (1.000); Standard + BCE, as good",
+              "  on clean images, loses most detections under shifts and small scales.",
+              "- Neither model is robust to what the guarantee does not cover: saturation (`*_saturated`), strong",
+              "  noise, gamma, and bright artifacts. spots3d in particular detects artifact fragments as spots",
+              "  (`arti_10`): train with artifacts or augmentation for such data.",
+              "- Real data: `seqsi demo` runs `seqsi predict nuclei2d` on the embedded DSB2018 image (512 x 512,",
+              "  125 annotated nuclei) and scores it against the mask; measured here: 144 detections, 81.8 % of the",
+              "  nuclei matched within 12 px, localization score 0.60 (some nuclei found twice, faint ones missed).",
+              "", "![nuclei2d on the DSB2018 image](demo/predict_nuclei2d.png)", "",
+              "spots3d on a generated 24 x 96 x 96 volume (`seqsi predict spots3d vol.tif --out DIR`): max",
+              "projections and the z-slices through the most detections.", "",
+              "![spots3d, max projections](demo/predict_spots3d.png)",
+              "![spots3d, z-slices](demo/predict_spots3d_slices.png)", ""]
     text = "\n".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
