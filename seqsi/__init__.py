@@ -15,4 +15,13 @@ except PackageNotFoundError:  # running from a source tree
 from .models import build_model  # noqa: E402
 from .nn import get_mode  # noqa: E402
 
-__all__ = ["__version__", "build_model", "get_mode"]
+
+
+def predict(model, images, **kwargs):
+    """Detections (or class predictions) of numpy arrays; see seqsi.prediction.predict."""
+    from .prediction import predict as _predict
+
+    return _predict(model, images, **kwargs)
+
+
+__all__ = ["__version__", "build_model", "get_mode", "predict"]

@@ -13,6 +13,11 @@ COMMANDS = {
     "certify": ("seqsi.invariance.certify", "audit a model layer by layer for its photometric guarantee"),
     "gallery": ("seqsi.photometric.gallery", "PNG of an image or volume under every corruption of a suite"),
     "demo": ("seqsi.demo", "the paper's comparison in miniature on embedded real data"),
+    "export": ("seqsi.export", "export a trained model as a plain state_dict, TorchScript or ONNX file"),
+    "models": ("seqsi.prediction.zoo", "list the shipped pretrained models"),
+    "predict": ("seqsi.prediction.cli", "detect objects in (or classify) your own images with a trained or shipped model"),
+    "invariance": ("seqsi.prediction.invariance", "do detections move under a*x + b? any run, your own images"),
+    "split-volume": ("seqsi.prediction.split", "cut one labelled volume into train/val/test blocks"),
 }
 
 

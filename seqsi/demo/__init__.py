@@ -15,6 +15,7 @@ from ..engine.config import load_config
 from ..io import write_text
 from ..photometric.gallery import save_gallery
 from . import classification, localization
+from . import predict as predict_step
 from .report import classification_report, localization_report
 
 
@@ -61,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     image = gallery_image(result["data_root"])
     save_gallery(image, out / "gallery.png", suite="fluo3d", name="DSB2018 test region")
     sections.append("## The alterations, on the test image\n\n![corruption gallery](gallery.png)\n")
+    section = predict_step.run(out)
+    if section:
+        sections.append(section)
+        print(section.splitlines()[2])
 
     elapsed = time.perf_counter() - started
     header = (f"# SEqSI demo ({'fast' if args.fast else 'full'})\n\nModes: {', '.join(config['modes'])}. "

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm", default=None, help="normalisation (none, batch, instance, layer, group, mix)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a model argument, e.g. --set widths=[8,16,16]")
-    parser.add_argument("--checkpoint", help="certify a trained checkpoint instead of a freshly built model")
+    parser.add_argument("--checkpoint", help="certify a trained checkpoint, or a `seqsi export` state_dict or "
+                             "TorchScript file, instead of a freshly built model")
     parser.add_argument("--property", help="property to check (default: the mode's own guarantee)")
     parser.add_argument("--size", type=int, default=None, help="input side length (default 32 in 1D/2D, 16 in 3D)")
     parser.add_argument("--batch", type=int, default=2, help="number of random input samples")
@@ -56,8 +57,9 @@ def _input_channels(model: torch.nn.Module) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         from ..engine.checkpoint import load_model
+        from ..export import is_export, load_export
 
-        model = load_model(args.checkpoint)
+        model = load_export(args.checkpoint) if is_export(args.checkpoint) else load_model(args.checkpoint)
         dims = model.seqsi_spec["dims"]
     else:
         config = dict(_key_value(text) for text in args.overrides)
