@@ -117,6 +117,19 @@ def test_tiled_detections_do_not_move_under_affine_maps_and_a_standard_models_do
         assert all(same) if expect_equal else not any(same)
 
 
+def test_a_constant_image_has_no_detections_under_any_alteration_in_every_mode(tmp_path):
+    constant = np.full((8, 32, 32), 7.0)
+    for mode in ("seqsi", "affeq", "standard"):
+        loaded = seqsi.prediction.as_loaded(small_run(tmp_path, mode, 3, 0.0, widths=(4, 8)))
+        net = prepared(loaded, "float32", "cpu")
+        loss = seqsi.prediction.loss_of(loaded)
+        for case in (None, (1.0, 2.0), (0.01, 1000.0), (3.0, 5.0)):
+            assert len(detect(net, loss, constant, 0.0, case=case).centres) == 0, (mode, case)
+    # the same threshold finds peaks on an image with signal, so the rule is what removed them
+    varied = np.random.default_rng(1).random((8, 32, 32))
+    assert len(detect(net, loss, varied, 0.0).centres) > 0
+
+
 def test_zscore_uses_the_whole_stitched_map_not_each_tile(tmp_path):
     """Per-tile statistics would give each tile its own z-score: tiles then disagree with the whole map."""
     run = small_run(tmp_path, "seqsi", 2, 1.0, experiment="loc2d")
@@ -173,6 +186,18 @@ def test_classifier_predicts_one_row_per_input(tmp_path):
     assert rows[0]["class"] == seqsi.prediction.CIFAR10_CLASSES[int(np.argmax(probs))]
     x = torch.from_numpy(rgb[0]).permute(2, 0, 1).float()[None] / 255
     assert int(rows[0]["class_id"]) == int(model(x).argmax())
+
+
+def test_classifier_reports_a_non_finite_output_instead_of_a_class():
+    from seqsi.engine.predict import NO_CLASS, NonFiniteOutputWarning
+    from seqsi.prediction import classify
+
+    model = build_model("resnet", "seqsi", 2, widths=[4, 8], blocks=[1, 1], strides=[1, 2]).eval()
+    image = np.random.default_rng(2).random((32, 32, 3))
+    assert classify(model, image, seqsi.prediction.CIFAR10_CLASSES, channels_last=True).label != NO_CLASS
+    with pytest.warns(NonFiniteOutputWarning):
+        huge = classify(model, image * 1e38, seqsi.prediction.CIFAR10_CLASSES, channels_last=True)
+    assert huge.label == NO_CLASS and np.isnan(list(huge.probabilities.values())).all()
 
 
 def test_invariance_cli_on_user_files(tmp_path, capsys):

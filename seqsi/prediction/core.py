@@ -27,7 +27,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..engine.predict import NO_CLASS, classes_of, report_nonfinite
 from ..localization import find_peaks, get_loss, predict_tiled, unet_receptive_margin
+from ..localization.signal import has_signal, no_detections
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 FLOAT32_MAX_RATIO = 100.0  # |b| / a up to which float32 keeps every detection (tests/test_predict_precision.py)
@@ -103,7 +105,8 @@ def detect(net: nn.Module, loss, image: np.ndarray, threshold: float, *, dtype: 
     raw, tiled = raw_map(net, x, dtype=torch_dtype, device=device, max_pixels=max_pixels, tile=tile,
                          batch_size=batch_size)
     post = loss.postprocess(raw)  # over the whole stitched map
-    centres = find_peaks(post, threshold)
+    # an input without signal (a constant image, under any a*x + b) has no detections in any mode
+    centres = find_peaks(post, threshold) if has_signal(x) else no_detections(x.ndim)
     values = post[tuple(centres.T)] if len(centres) else np.zeros(0, post.dtype)
     return Detections(centres, np.asarray(values, dtype=np.float64), float(threshold), tuple(image.shape),
                       time.perf_counter() - start, tiled, post.astype(np.float32) if keep_map else None)
@@ -128,5 +131,9 @@ def classify(net: nn.Module, image: np.ndarray, class_names: Sequence[str], *, c
     probs = torch.softmax(logits.double(), 0).cpu().numpy()
     if len(class_names) != len(probs):
         class_names = [f"class_{i}" for i in range(len(probs))]
-    label = int(np.argmax(probs))
+    classes, nonfinite = classes_of(logits[None])
+    label = int(classes[0])
+    if nonfinite:
+        report_nonfinite(nonfinite, 1, "predict")
+        return ClassPrediction(NO_CLASS, "none (non-finite output)", {str(n): float("nan") for n in class_names})
     return ClassPrediction(label, str(class_names[label]), {str(n): float(p) for n, p in zip(class_names, probs)})
