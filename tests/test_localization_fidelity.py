@@ -13,7 +13,8 @@ from seqsi.data.crops import ObjectCrops
 from seqsi.engine.config import load_config
 from seqsi.engine.localization import (ValidationCrops, altered_validation_images, method_names, reference_centres,
                                        set_metrics, score_detections)
-from seqsi.localization import (accuracy_curve, biased_label_centres, find_peaks, grid_search_min, label_centres,
+from seqsi.localization import (accuracy_curve, biased_label_centres, find_peaks, get_loss, grid_search_min,
+                                label_centres,
                                 local_maxima, set_accuracy_curve, set_localization_score)
 from seqsi.models import build_model
 from seqsi.nn import AffineSum, ConvexSum
@@ -216,3 +217,21 @@ def test_threshold_fit_images_altered_with_the_runs_group():
     assert any(not np.array_equal(a, c) for a, c in zip(altered, clean))
     again = altered_validation_images(items, config)
     assert all(np.array_equal(a, b) for a, b in zip(altered, again))  # fixed for a run
+
+
+def test_trainer_redraws_validation_crops_every_epoch(tmp_path):
+    from seqsi.engine.tasks import MapRegression
+    from seqsi.engine.trainer import TrainSettings, fit
+
+    class Recording(ValidationCrops):
+        def set_epoch(self, epoch):
+            seen.append(epoch)
+            super().set_epoch(epoch)
+
+    seen: list[int] = []
+    model = build_model("drunet", "seqsi", 2, widths=(2, 4), blocks=1)
+    settings = TrainSettings.from_dict({"epochs": 3, "batch_size": 6, "lr": 1e-3, "progress": False, "seed": 0,
+                                        "monitor": "loss", "monitor_mode": "min"})
+    fit(model, MapRegression(get_loss("zmse")), _crops(), Recording(_crops(1), redraw=True), settings, tmp_path,
+        {"experiment": "loc2d", "model_spec": model.seqsi_spec})
+    assert seen == [0, 1, 2]
