@@ -719,10 +719,11 @@ def run_training_script(args, config: dict) -> int:
 
 __all__ = [
     "CENTROIDS", "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "ValidationCrops",
-    "add_training_arguments", "altered_validation_images", "artifact_test_sets", "crop_set", "curve_metrics", "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
-    "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
-    "predict_maps", "read_per_image", "read_threshold", "reference_centres", "run_dir_for", "run_fields",
-    "run_training_script", "save_detections", "score_detections", "set_metrics", "validation_crops", "test_sets_of", "tiny_config", "train_localizer", "training_items",
-    "training_main",
-    "training_overrides", "unet_geometry", "validation_names",
+    "add_training_arguments", "altered_validation_images", "artifact_test_sets", "crop_set", "curve_metrics",
+    "evaluate_localizer", "evaluate_run", "evaluation_main", "find_runs", "fit_and_store_threshold",
+    "fit_run_threshold", "invariance_experiment", "invariance_run", "load_items", "method_names",
+    "photometric_augment", "predict_map", "predict_maps", "read_per_image", "read_threshold", "reference_centres",
+    "run_dir_for", "run_fields", "run_training_script", "save_detections", "score_detections", "set_metrics",
+    "test_sets_of", "tiny_config", "train_localizer", "training_items", "training_main", "training_overrides",
+    "unet_geometry", "validation_crops", "validation_names",
 ]

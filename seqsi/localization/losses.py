@@ -94,7 +94,8 @@ class ZMSELoss(LocalizationLoss):
         _check_pair(prediction, target)
         if prediction.ndim < 2:
             raise ValueError(f"ZMSE needs a batch (N, ...) of samples; got shape {tuple(prediction.shape)}")
-        return F.mse_loss(standardize(prediction, unbiased=True), standardize(target.to(prediction.dtype), unbiased=True))
+        target = target.to(prediction.dtype)
+        return F.mse_loss(standardize(prediction, unbiased=True), standardize(target, unbiased=True))
 
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
         return standardize(output, unbiased=True)
