@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
 
 @pytest.mark.slow
 def test_run_folders_hold_every_artifact(runs):
-    for method in ("standard-bce", "seqsi-zmse"):
+    for method in ("standard-bce", "seqsi_telescopic-zmse"):
         run = runs / method / "none" / "seed1"
         for name in ("config.yaml", "best.pt", "last.pt", "metrics.csv", "threshold.json", "results.csv",
                      "per_image.csv", "invariance.csv", "overlays/none/test_0.png"):
@@ -55,15 +55,15 @@ def test_run_folders_hold_every_artifact(runs):
 @pytest.mark.slow
 def test_seqsi_zmse_detections_do_not_move_under_any_case_and_standard_ones_do(runs):
     inv = {m: {r["testset"]: float(r["value"]) for r in read_csv(runs / m / "none" / "seed1" / "invariance.csv")}
-           for m in ("standard-bce", "seqsi-zmse")}
-    assert len(inv["seqsi-zmse"]) == 10
-    assert all(v == 1.0 for v in inv["seqsi-zmse"].values()), inv["seqsi-zmse"]
+           for m in ("standard-bce", "seqsi_telescopic-zmse")}
+    assert len(inv["seqsi_telescopic-zmse"]) == 10
+    assert all(v == 1.0 for v in inv["seqsi_telescopic-zmse"].values()), inv["seqsi_telescopic-zmse"]
     assert min(inv["standard-bce"].values()) < 0.5, inv["standard-bce"]
 
 
 @pytest.mark.slow
 def test_seqsi_zmse_learned_to_find_nuclei_and_is_unchanged_by_affine_alterations(runs):
-    scores = {r["testset"]: float(r["value"]) for r in read_csv(runs / "seqsi-zmse" / "none" / "seed1" / "results.csv")
+    scores = {r["testset"]: float(r["value"]) for r in read_csv(runs / "seqsi_telescopic-zmse" / "none" / "seed1" / "results.csv")
               if r["metric"] == "score"}
     assert scores["none"] > 0.3  # an untrained network finds next to nothing
     assert scores["affine"] == scores["shift"] == scores["scale_high"] == scores["none"]

@@ -52,7 +52,7 @@ def test_every_run_is_evaluated_on_alterations_and_artifact_sets(runs):
 
 @pytest.mark.slow
 def test_seqsi_zmse_scores_are_unchanged_by_affine_scale_shift_and_standard_ones_are_not(runs):
-    for method in ("seqsi-zmse", "affeq-zmse"):
+    for method in ("seqsi_telescopic-zmse", "affeq_telescopic-zmse"):
         for seed in ("1", "2"):
             scores = {r["testset"]: float(r["score"]) for r in read_csv(runs / method / "none" / f"seed{seed}" /
                                                                       "per_image.csv")}
@@ -73,7 +73,7 @@ def test_merge_averages_complete_seeds_and_reports_a_missing_run(runs, capsys):
     merged = (tables / "merged" / "score.md").read_text()
     assert "±" in merged and "over 2 seeds" in merged
     # seed 2 loses its SEqSI run: the merge must refuse and name it
-    (runs / "seqsi-zmse" / "none" / "seed2" / "results.csv").unlink()
+    (runs / "seqsi_telescopic-zmse" / "none" / "seed2" / "results.csv").unlink()
     assert script("generate_res_table").main([str(runs), "--out", str(tables), "--seeds", "2"]) == 0
     capsys.readouterr()
     assert merge.main([str(tables), "--seeds", "1", "2"]) == 2

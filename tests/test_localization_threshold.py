@@ -35,10 +35,13 @@ def test_zmse_compares_per_sample_z_scores_and_ignores_affine_changes_of_the_pre
     prediction = torch.from_numpy(rng.normal(size=(3, 1, 8, 9)))
     target = torch.from_numpy(rng.random((3, 1, 8, 9)))
     flat_p, flat_t = prediction.reshape(3, -1).numpy(), target.reshape(3, -1).numpy()
-    z = lambda a: (a - a.mean(1, keepdims=True)) / a.std(1, keepdims=True)  # noqa: E731
+    # the sample (n - 1) standard deviation, as the paper's NormalizedMSE (torch's x.std())
+    z = lambda a, ddof=1: (a - a.mean(1, keepdims=True)) / a.std(1, keepdims=True, ddof=ddof)  # noqa: E731
     expected = np.mean((z(flat_p) - z(flat_t)) ** 2)
     zmse = ZMSELoss()
     assert zmse(prediction, target).item() == pytest.approx(expected, rel=1e-12)
+    population = np.mean((z(flat_p, 0) - z(flat_t, 0)) ** 2)
+    assert zmse(prediction, target).item() != pytest.approx(population, rel=1e-3)  # the n divisor would differ
     scale = torch.tensor([0.1, 3.0, 250.0]).view(3, 1, 1, 1).double()
     assert zmse(scale * prediction - 7, target).item() == pytest.approx(expected, rel=1e-9)
     assert zmse(2 * target + 1, target).item() == pytest.approx(0, abs=1e-12)
@@ -53,7 +56,7 @@ def test_postprocessing_per_loss_keeps_the_array_type():
     output = rng.normal(size=(12, 10)).astype(np.float32)
     z = ZMSELoss().postprocess(output)
     assert isinstance(z, np.ndarray) and z.dtype == np.float32
-    np.testing.assert_allclose(z, (output - output.mean()) / output.std(), atol=1e-5)
+    np.testing.assert_allclose(z, (output - output.mean()) / output.std(ddof=1), atol=1e-5)  # sample std, as the paper
     np.testing.assert_allclose(ZMSELoss().postprocess(4 * output.astype(np.float64) + 9), z, atol=1e-5)
     assert not np.allclose(BCELoss().postprocess(4 * output + 9), BCELoss().postprocess(output), atol=1e-2)
     np.testing.assert_allclose(BCELoss().postprocess(output), 1 / (1 + np.exp(-output)), rtol=1e-6)

@@ -32,8 +32,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_table_arguments(parser)
     parser.add_argument("--aug", default="none", help="augmentation group of the runs to tabulate")
-    parser.add_argument("--methods", nargs="*", help="expected columns as mode-loss, e.g. standard-bce seqsi-zmse "
-                                                     "(default: those found, in the paper's order)")
+    parser.add_argument("--methods", nargs="*", help="expected columns as mode-loss, e.g. standard-bce "
+                                                     "seqsi_telescopic-zmse (default: those found, in the paper's order)")
     args = parser.parse_args(argv)
     out = table_folder(args)
     names = labels()

@@ -9,7 +9,7 @@ from seqsi.photometric import LOCALIZATION_INVARIANCE_CASES, load_suite
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "configs" / "dsb2018.yaml"
 EXPERIMENT = "loc2d"
-MODES = ("standard", "seq", "affeq", "seqsi")
+MODES = ("standard", "seq", "affeq_telescopic", "seqsi_telescopic", "affeq", "seqsi")  # paper presets: telescopic
 LOSSES = ("bce", "zmse")
 METHODS = [(m, loss) for m in MODES for loss in LOSSES]  # the paper's 8 columns
 

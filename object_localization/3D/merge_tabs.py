@@ -8,7 +8,10 @@ seeds, rows = method x augmentation group, columns = alterations and artifact se
 A run present in one seed's table but absent from another's, or an expected seed without a
 table, is a missing run: the merge stops and lists them all (nothing is averaged over fewer
 seeds silently). --partial writes the table anyway, marking incomplete cells with a dagger.
-Writes <tables>/merged/<metric>.{csv,md,tex} and prints the per-seed tables after the merge.
+Writes <tables>/merged/<metric>.{csv,md,tex} (rows = method x augmentation group, sample std)
+and, in the paper's layout (3D/merge_tabs.py: rows = alterations, columns = group x method,
+population std, ddof 0), <tables>/merged/paper_layout/<metric>.{csv,md,tex} plus the plain
+numbers mean_tab.csv and std_tab.csv; then prints the per-seed tables.
 """
 from __future__ import annotations
 
@@ -16,10 +19,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from loc3d import ROW_KEYS, labels
+from loc3d import GROUPS, METHODS, ROW_KEYS, labels
 from seqsi.cli import guarded
-from seqsi.io import read_csv
-from seqsi.report.tables import MissingRunsError, aggregate, write_table
+from seqsi.io import read_csv, write_csv
+from seqsi.report.tables import MissingRunsError, Table, aggregate, write_table
+
+PAPER_COLUMNS = ("aug", "method", "loss")  # the paper's columns: <group>_<method>_<loss>
 
 
 def read_seed_tables(folder: Path, metric: str) -> dict[str, list[dict]]:
@@ -28,6 +33,24 @@ def read_seed_tables(folder: Path, metric: str) -> dict[str, list[dict]]:
     for path in sorted(folder.glob(f"seed*/{metric}.csv")):
         tables[path.parent.name.removeprefix("seed")] = read_csv(path)
     return tables
+
+
+def paper_layout(rows: list[dict], seeds, metric: str, strict: bool, testsets: list) -> Table:
+    """The paper's mean_tab layout: rows = alterations, columns = group x method, ddof 0."""
+    present = {tuple(r[k] for k in PAPER_COLUMNS) for r in rows}
+    columns = [(g, m, loss) for g in GROUPS for m, loss in METHODS if (g, m, loss) in present]
+    columns += sorted(present - set(columns))
+    return aggregate(rows, "testset", PAPER_COLUMNS, metric, expected_seeds=seeds, strict=strict,
+                     row_order=testsets, col_order=columns, labels=labels(), decimals=3, mark_best="row", ddof=0)
+
+
+def write_paper_csvs(table: Table, out: Path) -> None:
+    """mean_tab.csv / std_tab.csv: one row per alteration, one column per <group>_<method>_<loss>."""
+    names = {c: "_".join(c) for c in table.columns}
+    for stem, value in (("mean_tab", lambda cell: cell.mean), ("std_tab", lambda cell: cell.std)):
+        records = [{"alter": table.row_label(r), **{names[c]: round(value(table.cells[(r, c)]), 6)
+                                                     for c in table.columns}} for r in table.rows]
+        write_csv(out / f"{stem}.csv", records, ["alter", *names.values()])
 
 
 def main(argv=None) -> int:
@@ -67,6 +90,10 @@ def main(argv=None) -> int:
     out = args.out or args.tables / "merged"
     write_table(table, out, args.metric)
     print(f"merged over seeds {', '.join(seeds)} -> {out}\n{table.to_markdown()}")
+    paper = paper_layout(rows, seeds, args.metric, not args.partial, list(col_order))
+    write_table(paper, out / "paper_layout", args.metric)
+    write_paper_csvs(paper, out / "paper_layout")
+    print(f"\nthe paper's layout (population std) -> {out / 'paper_layout'}\n{paper.to_markdown()}")
     for seed in seeds:
         md = args.tables / f"seed{seed}" / f"{args.metric}.md"
         if md.is_file():

@@ -5,7 +5,8 @@ Layout (the StarDist / DSB2018 convention, the same for 2D images and 3D volumes
     <root>/<split>/images/<name>.tif    image or volume (any real dtype)
     <root>/<split>/masks/<name>.tif     integer label mask, same shape: 0 = background,
                                         one positive id per object (ids need not be consecutive)
-    <root>/<split>/scores/<name>.tif    optional float32 score map (computed from the mask if absent)
+    <root>/<split>/scores/<name>.tif    optional float32 score map (computed from the mask if absent);
+                                        the paper's folder name samplings/ is read too
     <root>/test/arti_<k>/images/...     bright-artifact test sets: same file names as test/,
     <root>/test/arti_<k>/masks/...      masks identical to test/masks
 
@@ -34,6 +35,7 @@ from seqsi.localization.scoremaps import check_spacing
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGES, MASKS, SCORES = "images", "masks", "scores"
+PAPER_SCORES = "samplings"  # the paper's name for the score-map folder, read when scores/ is absent
 ARTIFACT_PREFIX = "arti_"
 _IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 
@@ -273,6 +275,8 @@ def list_samples(split_dir: str | os.PathLike, *, masks_dir: str | os.PathLike |
     else:
         masks = dict.fromkeys(images)
     score_dir = split_dir / SCORES
+    if not score_dir.is_dir() and (split_dir / PAPER_SCORES).is_dir():
+        score_dir = split_dir / PAPER_SCORES
     score_files: dict[str, Path | None] = dict(_partners(images, score_dir, "score map")) \
         if scores and score_dir.is_dir() else dict.fromkeys(images)
     return [Sample(n, images[n], masks[n], score_files[n]) for n in images]

@@ -3,15 +3,20 @@
 One config schema serves both experiment folders (`object_localization/2D|3D/configs/*.yaml`)
 and programmatic callers such as the demo (`tiny_config`):
 
-    data:      root, dims, val_count, val_seed, spacing        (folders in the DSB2018 layout)
-    model:     name, mode, loss (null: the mode's paper loss), widths, blocks
-    crops:     patch, crops_per_image, val_crops_per_image, min_score, max_redraws, pad
-    augment:   suite, group                                     (photometric, per crop, after min-max)
+    data:      root, dims, val_count, val_seed, spacing, centroids (exact | paper)
+    model:     name, mode, reparam (avg | telescopic), loss (null: the mode's paper loss), widths,
+               blocks, post_activation
+    crops:     patch, crops_per_image, val_crops_per_image, min_score, max_redraws, pad, val_redraw
+    augment:   suite, group, validation                         (photometric, per crop, after min-max)
     train:     seqsi.engine.TrainSettings fields
-    threshold: max_dist, maxiter
+    threshold: max_dist, search (brent | grid), maxiter, points, rounds, zscore_range, augment
     eval:      suite, test_sets, artifact_sets, artifact_masks, seed, max_dist, dtype,
-               max_pixels, batch_size, tile, overlap
+               max_pixels, batch_size, tile, overlap, border (ignore | zero)
     invariance: max_dist, dtype
+
+Every score of a set of images (test sets, the threshold fit, the invariance experiment) is
+the paper's set-level one: TP, n_pred and n_ref summed over the images, one accuracy curve
+(seqsi.localization.set_accuracy_curve); per_image.csv keeps each image's own numbers.
 
 A run folder holds config.yaml, best.pt / last.pt / metrics.csv (seqsi.engine.fit),
 threshold.json (the fitted detection threshold: eval reads it from there), results.csv,
@@ -37,7 +42,8 @@ import torch.nn as nn
 from ..data.bioimage import MASKS, BioimageDataset, artifact_folder_name, artifact_sets
 from ..data.crops import ObjectCrops, minmax_unit
 from ..io import read_csv, write_csv, write_json
-from ..localization import accuracy_curve, detect_centres, fit_threshold, get_loss, predict_tiled, unet_receptive_margin
+from ..localization import (curve_from_counts, detect_centres, fit_threshold, get_loss, label_centres, match_counts,
+                            predict_tiled, unet_receptive_margin)
 from ..localization.signal import has_signal, no_detections
 from ..models import build_model
 from ..models.unet import UNet
@@ -48,7 +54,7 @@ from .checkpoint import load_model
 from .runcheck import load_localization_model, transfer_folder
 from .config import save_config
 from .evaluate import test_set_generator
-from .seeding import seed_all
+from .seeding import derive_seed, seed_all
 from .tasks import MapRegression
 from .trainer import TrainSettings, fit
 
@@ -60,11 +66,33 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 # ----------------------------------------------------------------------------- config
 
+MODEL_KEYS = ("name", "mode", "reparam", "loss")  # the model config keys that are not UNet arguments
+CENTROIDS = ("exact", "paper")
+
+
 def method_names(config: Mapping) -> tuple[Any, Any]:
-    """(Mode, LocalizationLoss) of a config: the loss defaults to the one the paper pairs with the mode."""
+    """(Mode, LocalizationLoss) of a config: the loss defaults to the one the paper pairs with the mode.
+
+    model.reparam (avg | telescopic) applies to the modes with constrained kernels (the
+    paper's localization networks are telescopic); a mode name with its own suffix wins.
+    """
     mode = get_mode(config["model"]["mode"])
+    reparam = config["model"].get("reparam")
+    if reparam and mode.constrained and mode.reparam == "avg" and not str(config["model"]["mode"]).endswith("_avg"):
+        mode = get_mode(mode, reparam)
     loss = get_loss(config["model"].get("loss") or mode)
     return mode, loss
+
+
+def reference_centres(item: Mapping, data_cfg: Mapping) -> np.ndarray:
+    """The centres an item is scored against: exact centroids, or with data.centroids=paper
+    the paper's biased 3D centres (seqsi.localization.biased_label_centres)."""
+    rule = data_cfg.get("centroids") or "exact"
+    if rule not in CENTROIDS:
+        raise ValueError(f"data.centroids must be one of {CENTROIDS}; got {rule!r}")
+    if rule == "exact" or item.get("mask") is None:
+        return item["centres"]
+    return label_centres(item["mask"], biased=True)
 
 
 def run_dir_for(config: Mapping, explicit: str | os.PathLike | None = None) -> Path:
@@ -88,24 +116,30 @@ def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi"
 
     The experiment folders' YAML files hold the paper's settings (and their own quick
     presets); this one trains a 3-level UNet (8/16/32 channels, 1 block) for a few epochs
-    with lr 1e-3, ten times the paper's, so that something is learned in seconds: training
+    with lr 1e-3, ten times the paper's, so that something is learned in seconds (avg kernels,
+    model.reparam null, so that run names are the plain mode names; otherwise the paper's protocol): training
     takes about 15 s per 2D model and 25 s per 3D model on one CPU core.
     """
     flat = dims == 2
     return {
         "experiment": f"loc{dims}d", "out": str(out), "seed": seed,
-        "data": {"root": str(data_root), "dims": dims, "val_count": 25, "val_seed": 0, "spacing": None},
-        "model": {"name": "drunet", "mode": mode, "loss": loss, "widths": [8, 16, 32], "blocks": 1},
+        "data": {"root": str(data_root), "dims": dims, "val_count": 25, "val_seed": 0, "spacing": None,
+                 "centroids": "exact"},
+        "model": {"name": "drunet", "mode": mode, "reparam": None, "loss": loss, "widths": [8, 16, 32],
+                  "blocks": 1, "post_activation": not flat},
         "crops": {"patch": 64 if flat else [16, 32, 32], "crops_per_image": 16 if flat else 4,
-                  "val_crops_per_image": 8 if flat else 4, "min_score": 0.5, "max_redraws": 100, "pad": "reflect"},
-        "augment": {"suite": "fluo3d", "group": "none"},
+                  "val_crops_per_image": 8 if flat else 4, "min_score": 0.5, "max_redraws": 100, "pad": "reflect",
+                  "val_redraw": True},
+        "augment": {"suite": "fluo3d", "group": "none", "validation": True},
         "train": {"epochs": 40 if flat else 30, "batch_size": 16 if flat else 4, "optimizer": "adamw", "lr": 1e-3,
                   "weight_decay": 0.01, "schedule": "constant", "clip_grad_value": None if flat else 1.0,
                   "monitor": "loss", "monitor_mode": "min", "progress": False},
-        "threshold": {"max_dist": 12 if flat else 6, "maxiter": 10},
+        "threshold": {"max_dist": 12 if flat else 6, "search": "brent" if flat else "grid", "maxiter": 10,
+                      "points": 11, "rounds": 3, "zscore_range": [0.5, 5.0] if flat else [0.5, 20.0],
+                      "augment": not flat},
         "eval": {"suite": "fluo3d", "test_sets": None, "artifact_sets": "folders", "artifact_masks": "own",
                  "seed": 0, "max_dist": 12 if flat else 6, "dtype": "float32", "max_pixels": 4_194_304,
-                 "batch_size": 4, "tile": 128 if flat else 64, "overlap": None},
+                 "batch_size": 4, "tile": 128 if flat else 64, "overlap": None, "border": "zero"},
         "invariance": {"max_dist": 10 if flat else 6, "dtype": "float64"},
     }
 
@@ -166,6 +200,57 @@ def crop_set(items: Sequence[dict], crops_cfg: Mapping, seed: int, per_image_key
                        names=[i["name"] for i in items], crops_per_image=crops_cfg[per_image_key],
                        min_score=crops_cfg["min_score"], max_redraws=crops_cfg["max_redraws"], seed=seed,
                        pad=crops_cfg["pad"])
+
+
+class ValidationCrops(torch.utils.data.Dataset):
+    """The validation crops of a run, as the paper's validation loader draws them.
+
+    redraw=True: new crops every epoch (the trainer calls set_epoch), else the epoch-0 crops
+    throughout. `augmentation` (the run's group, or None): each crop altered by one entry of
+    the group or the identity, drawn from (seed, epoch, index), so a resumed run sees the same.
+    """
+
+    def __init__(self, crops: ObjectCrops, *, redraw: bool, augmentation=None, seed: int = 0) -> None:
+        self.crops, self.redraw, self.augmentation, self.seed = crops, bool(redraw), augmentation, int(seed)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        self.crops.set_epoch(self.epoch if self.redraw else 0)
+
+    def __getitem__(self, index: int):
+        x, y = self.crops[index]
+        if self.augmentation is not None:
+            generator = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch, index))
+            x = self.augmentation(x[None], generator)[0][0]
+        return x, y
+
+
+def validation_crops(items: Sequence[dict], config: Mapping) -> ValidationCrops:
+    """Validation crops per the config: crops.val_redraw, augment.validation (the run's group)."""
+    crops = crop_set(items, config["crops"], config["seed"] + 10_000, "val_crops_per_image")
+    augmentation = training_augmentation(config["augment"]) if config["augment"].get("validation") else None
+    return ValidationCrops(crops, redraw=config["crops"].get("val_redraw", False), augmentation=augmentation,
+                           seed=config["seed"] + 20_000)
+
+
+def altered_validation_images(items: Sequence[dict], config: Mapping) -> list[np.ndarray]:
+    """Min-max normalised validation images for the threshold fit; with threshold.augment
+    each one altered once by an entry of the run's group or the identity (the paper's 3D fit),
+    drawn from (seed, image index): the same for every refit of the run."""
+    images = [minmax_unit(i["image"]) for i in items]
+    augmentation = training_augmentation(config["augment"]) if config["threshold"].get("augment") else None
+    if augmentation is None:
+        return images
+    out = []
+    for k, image in enumerate(images):
+        generator = torch.Generator().manual_seed(derive_seed(config["seed"] + 30_000, k))
+        x = torch.from_numpy(np.ascontiguousarray(image))[None, None]
+        out.append(augmentation(x, generator)[0][0, 0].numpy())
+    return out
 
 
 def photometric_augment(augment_cfg: Mapping):
@@ -230,12 +315,12 @@ def predict_map(model: nn.Module, image: np.ndarray | torch.Tensor, **kwargs) ->
     return predict_maps(model, [image], **kwargs)[0]
 
 
-def detect_in(output: np.ndarray, image, loss, threshold: float) -> np.ndarray:
+def detect_in(output: np.ndarray, image, loss, threshold: float, border: str = "zero") -> np.ndarray:
     """Centres found in `output`, the map of `image`; none for an image without signal
     (seqsi.localization.signal: decided on the input, so x and a*x + b get the same answer)."""
     if not has_signal(image):
         return no_detections(np.ndim(output))
-    return detect_centres(output, loss, threshold)
+    return detect_centres(output, loss, threshold, border=border)
 
 
 def _eval_model(model: nn.Module, dtype: torch.dtype, device) -> nn.Module:
@@ -243,17 +328,24 @@ def _eval_model(model: nn.Module, dtype: torch.dtype, device) -> nn.Module:
     return copy.deepcopy(model).to(device=device, dtype=dtype).eval()
 
 
-def fit_run_threshold(model: nn.Module, loss, items: Sequence[dict], threshold_cfg: Mapping, eval_cfg: Mapping,
-                      device="cpu") -> dict:
-    """Fit the detection threshold on whole validation images (min-max normalised)."""
+def fit_run_threshold(model: nn.Module, loss, items: Sequence[dict], config: Mapping, device="cpu") -> dict:
+    """Fit the detection threshold on whole validation images (min-max normalised, altered
+    with the run's group when threshold.augment); the set-level score is maximised."""
     loss = get_loss(loss)
+    threshold_cfg, eval_cfg = config["threshold"], config["eval"]
     dtype = DTYPES[eval_cfg["dtype"]]
     net = _eval_model(model, dtype, device)
-    outputs = [predict_map(net, minmax_unit(i["image"]), dtype=dtype, device=device, max_pixels=eval_cfg["max_pixels"],
-                           tile=eval_cfg["tile"], overlap=eval_cfg["overlap"]) for i in items]
-    threshold, score = fit_threshold(outputs, [i["centres"] for i in items], loss, threshold_cfg["max_dist"],
-                                     maxiter=threshold_cfg["maxiter"], return_score=True)
+    outputs = [predict_map(net, x, dtype=dtype, device=device, max_pixels=eval_cfg["max_pixels"],
+                           tile=eval_cfg["tile"], overlap=eval_cfg["overlap"])
+               for x in altered_validation_images(items, config)]
+    threshold, score = fit_threshold(
+        outputs, [reference_centres(i, config["data"]) for i in items], loss, threshold_cfg["max_dist"],
+        search=threshold_cfg.get("search", "brent"), maxiter=threshold_cfg.get("maxiter", 10),
+        points=threshold_cfg.get("points", 11), rounds=threshold_cfg.get("rounds", 3),
+        zscore_range=threshold_cfg.get("zscore_range") or (0.5, 5.0), border=eval_cfg.get("border", "ignore"),
+        return_score=True)
     return {"threshold": threshold, "val_score": score, "loss": loss.name, "max_dist": threshold_cfg["max_dist"],
+            "search": threshold_cfg.get("search", "brent"), "augmented": bool(threshold_cfg.get("augment")),
             "val_images": [i["name"] for i in items]}
 
 
@@ -281,10 +373,10 @@ def train_localizer(config: dict, run_dir: str | os.PathLike | None = None, *, c
     run_dir = run_dir_for(config, run_dir)
     train_items, val_items = training_items(config["data"])
     seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode", "loss")}
+    model_cfg = {k: v for k, v in config["model"].items() if k not in MODEL_KEYS}
     model = build_model(config["model"]["name"], mode, int(config["data"]["dims"]), **model_cfg)
     train_set = crop_set(train_items, config["crops"], config["seed"])
-    val_set = crop_set(val_items, config["crops"], config["seed"] + 10_000, "val_crops_per_image")
+    val_set = validation_crops(val_items, config)
     settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
     meta = {"experiment": config["experiment"], "dataset": str(config["data"]["root"]),
             "model_spec": model.seqsi_spec, "config": config}
@@ -309,7 +401,7 @@ def fit_and_store_threshold(run_dir: Path, config: Mapping, val_items: Sequence[
         val_items = training_items(config["data"], validation_only=True)[1]
     best = load_model(Path(run_dir) / "best.pt", config["experiment"], map_location=device)
     _, loss = method_names(config)
-    record = fit_run_threshold(best, loss, val_items, config["threshold"], config["eval"], device)
+    record = fit_run_threshold(best, loss, val_items, config, device)
     write_json(Path(run_dir) / THRESHOLD_FILE, record)
     print(f"threshold {record['threshold']:.4g} ({loss.name}), validation score {record['val_score']:.4f}", flush=True)
     return record
@@ -317,12 +409,24 @@ def fit_and_store_threshold(run_dir: Path, config: Mapping, val_items: Sequence[
 
 # ----------------------------------------------------------------------------- evaluation
 
-def score_detections(pred: np.ndarray, ref: np.ndarray, max_dist: int) -> dict:
-    """Per-image metrics: score (mean accuracy curve), acc0, and F1 at max_dist."""
-    curve = accuracy_curve(pred, ref, max_dist)
+def curve_metrics(curve: np.ndarray) -> dict:
+    """score (mean of the accuracy curve), acc0 (its first bin) and F1 at max_dist."""
     last = float(curve[-1])
-    return {"score": float(curve.mean()), "acc0": float(curve[0]), "f1": 2 * last / (1 + last),
-            "n_pred": len(pred), "n_ref": len(ref)}
+    return {"score": float(np.mean(curve)), "acc0": float(curve[0]), "f1": 2 * last / (1 + last)}
+
+
+def score_detections(pred: np.ndarray, ref: np.ndarray, max_dist: int) -> dict:
+    """One image's metrics (curve_metrics) and counts: n_pred, n_ref, n_match (matches
+    within max_dist). The counts of a set add up to its set-level curve."""
+    tp, n_pred, n_ref = match_counts(pred, ref, max_dist)
+    return {**curve_metrics(curve_from_counts(tp, n_pred, n_ref)), "n_pred": n_pred, "n_ref": n_ref,
+            "n_match": int(tp[-1]), "tp": tp}
+
+
+def set_metrics(details: Sequence[dict]) -> dict:
+    """curve_metrics of the set-level curve of per-image score_detections results."""
+    tp = np.sum([d["tp"] for d in details], axis=0)
+    return curve_metrics(curve_from_counts(tp, sum(d["n_pred"] for d in details), sum(d["n_ref"] for d in details)))
 
 
 def test_sets_of(eval_cfg: Mapping, dims: int) -> list[tuple[str, Any]]:
@@ -380,18 +484,20 @@ def _artifact_dataset(folder: Path, eval_cfg: Mapping, clean_masks: Path, dims: 
 def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str | os.PathLike, eval_cfg: Mapping, *,
                        dims: int, spacing: Sequence[float] | None = None, device="cpu",
                        overlay_dir: str | os.PathLike | None = None, overlay_images: Iterable[str] | None = None,
-                       overlay_sets: Iterable[str] = ("none",), progress: bool = False) -> tuple[dict, list[dict]]:
+                       overlay_sets: Iterable[str] = ("none",), progress: bool = False,
+                       centroids: str = "exact") -> tuple[dict, list[dict]]:
     """Score a model against ground truth on every alteration and artifact set of a test folder.
 
     Per test image: min-max normalise to [0, 1], alter it (generator test_set_generator(seed,
     name, image index), so every model sees the same images), predict (whole or tiled),
     post-process by the loss, detect with `threshold`, match against the mask's centroids
-    within eval.max_dist. Returns ({test set: mean metrics over images}, per-image rows).
+    within eval.max_dist. Returns ({test set: set-level metrics}, per-image rows).
     Overlays (2D image / 3D max projections, detections and ground truth) are written for
     `overlay_images` (default: the first image) on `overlay_sets` under `overlay_dir`.
     """
     loss, test_dir = get_loss(loss), Path(test_dir)
     dtype = DTYPES[eval_cfg["dtype"]]
+    border = eval_cfg.get("border", "ignore")
     net = _eval_model(model, dtype, device)
     clean = BioimageDataset(test_dir, ndim=dims, spacing=spacing)
     jobs = [(name, c, None) for name, c in test_sets_of(eval_cfg, dims)] + artifact_test_sets(test_dir, eval_cfg, dims)
@@ -421,9 +527,10 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
         for name, corruption, folder in jobs:
             if folder is not None:
                 other = folders[name].load(index, score=False)
-                x, ref = torch.from_numpy(minmax_unit(other["image"]).astype(np.float64)), other["centres"]
+                x = torch.from_numpy(minmax_unit(other["image"]).astype(np.float64))
+                ref = reference_centres(other, {"centroids": centroids})
             else:
-                x, ref = unit, item["centres"]
+                x, ref = unit, reference_centres(item, {"centroids": centroids})
                 if corruption is not None:
                     x = corruption(x[None, None], test_set_generator(int(eval_cfg["seed"]), name, index))[0][0, 0]
             inputs.append(x)
@@ -432,17 +539,14 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
                                tile=eval_cfg["tile"], overlap=eval_cfg["overlap"],
                                batch_size=int(eval_cfg.get("batch_size", 1)))
         for (name, _, _), x, ref, output in zip(jobs, inputs, references, outputs):
-            pred = detect_in(output, x, loss, threshold)
+            pred = detect_in(output, x, loss, threshold, border=border)
             details.append({"image": item["name"], "testset": name,
                             **score_detections(pred, ref, int(eval_cfg["max_dist"]))})
             if overlay_dir is not None and item["name"] in wanted and name in overlay_sets:
                 save_detections(x.numpy(), ref, pred, Path(overlay_dir) / name / f"{item['name']}.png",
                                 title=f"{item['name']}, {name}: score {details[-1]['score']:.3f}",
                                 spacing=item["spacing"])
-    summary: dict[str, dict] = {}
-    for name, _, _ in jobs:
-        rows = [d for d in details if d["testset"] == name]
-        summary[name] = {m: float(np.mean([r[m] for r in rows])) for m in ("score", "f1", "acc0")}
+    summary = {name: set_metrics([d for d in details if d["testset"] == name]) for name, _, _ in jobs}
     return summary, details
 
 
@@ -484,11 +588,12 @@ def evaluate_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | N
     summary, details = evaluate_localizer(model, loss, read_threshold(run_dir), root / "test", eval_cfg, dims=dims,
                                           spacing=config["data"].get("spacing"), device=device,
                                           overlay_dir=target / "overlays", overlay_images=overlay_images,
-                                          overlay_sets=overlay_sets, progress=progress)
+                                          overlay_sets=overlay_sets, progress=progress,
+                                          centroids=config["data"].get("centroids") or "exact")
     fields = run_fields(config)
     rows = [{**fields, "testset": name, "metric": metric, "value": value}
             for name, metrics in summary.items() for metric, value in metrics.items()]
-    write_csv(target / PER_IMAGE_FILE, [{**fields, **d} for d in details])
+    write_csv(target / PER_IMAGE_FILE, [{**fields, **{k: v for k, v in d.items() if k != "tp"}} for d in details])
     write_results(target / "results.csv", rows)
     return rows
 
@@ -499,24 +604,25 @@ def evaluate_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | N
 def invariance_experiment(model: nn.Module, loss, threshold: float, items: Sequence[dict], *,
                           cases=LOCALIZATION_INVARIANCE_CASES, max_dist: int = 10, dtype: torch.dtype = torch.float64,
                           device="cpu", max_pixels: int | None = None, tile: int | None = None,
-                          overlap: int | None = None) -> dict[str, float]:
-    """SPEC 4: per case (a, b), mean over images of accuracy_curve[0] of the centres found on
-    a*x + b against those found on x (x min-max normalised to [0, 1], inference in `dtype`).
+                          overlap: int | None = None, border: str = "ignore") -> dict[str, float]:
+    """SPEC 4: per case (a, b), the set-level accuracy_curve[0] (counts summed over the
+    images, as the paper's inv_experiment.py) of the centres found on a*x + b against those
+    found on x (x min-max normalised to [0, 1], inference in `dtype`).
 
     1.0 means no detection moved. Keys are the case labels, e.g. "a=255, b=0".
     """
     loss = get_loss(loss)
     net = _eval_model(model, dtype, device)
     kwargs = dict(dtype=dtype, device=device, max_pixels=max_pixels, tile=tile, overlap=overlap)
-    totals = {case.label: [] for case in cases}
+    totals: dict[str, list[dict]] = {case.label: [] for case in cases}
     for item in items:
         x = torch.from_numpy(minmax_unit(item["image"]).astype(np.float64))
-        reference = detect_in(predict_map(net, x, **kwargs), x, loss, threshold)
+        reference = detect_in(predict_map(net, x, **kwargs), x, loss, threshold, border=border)
         for case in cases:
             moved_x = case.a * x + case.b
-            moved = detect_in(predict_map(net, moved_x, **kwargs), moved_x, loss, threshold)
-            totals[case.label].append(float(accuracy_curve(moved, reference, max_dist)[0]))
-    return {label: float(np.mean(values)) for label, values in totals.items()}
+            moved = detect_in(predict_map(net, moved_x, **kwargs), moved_x, loss, threshold, border=border)
+            totals[case.label].append(score_detections(moved, reference, max_dist))
+    return {label: set_metrics(details)["acc0"] for label, details in totals.items()}
 
 
 def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
@@ -533,7 +639,7 @@ def invariance_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike |
     inv, ev = config["invariance"], config["eval"]
     result = invariance_experiment(model, loss, read_threshold(run_dir), items, max_dist=int(inv["max_dist"]),
                                    dtype=DTYPES[inv["dtype"]], device=device, max_pixels=ev["max_pixels"],
-                                   tile=ev["tile"], overlap=ev["overlap"])
+                                   tile=ev["tile"], overlap=ev["overlap"], border=ev.get("border", "ignore"))
     fields = run_fields(config)
     rows = [{**fields, "dtype": inv["dtype"], "testset": case, "metric": "acc0", "value": value}
             for case, value in result.items()]
@@ -661,11 +767,12 @@ def run_training_script(args, config: dict) -> int:
 
 
 __all__ = [
-    "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "add_training_arguments", "artifact_test_sets",
-    "crop_set", "detect_in", "evaluate_localizer", "evaluate_run", "evaluation_folder", "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold",
-    "invariance_experiment", "invariance_run", "load_items", "method_names", "photometric_augment", "predict_map",
-    "predict_maps", "read_per_image", "read_threshold", "run_dir_for", "run_fields", "run_training_script",
-    "save_detections", "score_detections", "skipped_artifact_sets", "test_sets_of", "tiny_config", "train_localizer", "training_items",
-    "training_main",
-    "training_overrides", "unet_geometry", "validation_names",
+    "CENTROIDS", "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "ValidationCrops",
+    "add_training_arguments", "altered_validation_images", "artifact_test_sets", "crop_set", "curve_metrics",
+    "detect_in", "evaluate_localizer", "evaluate_run", "evaluation_folder", "evaluation_main", "find_runs",
+    "fit_and_store_threshold", "fit_run_threshold", "invariance_experiment", "invariance_run", "load_items",
+    "method_names", "photometric_augment", "predict_map", "predict_maps", "read_per_image", "read_threshold",
+    "reference_centres", "run_dir_for", "run_fields", "run_training_script", "save_detections", "score_detections",
+    "set_metrics", "skipped_artifact_sets", "test_sets_of", "tiny_config", "train_localizer", "training_items",
+    "training_main", "training_overrides", "unet_geometry", "validation_crops", "validation_names",
 ]

@@ -240,6 +240,8 @@ def fit(
         if settings.schedule != "cosine_steps":
             scheduler.step()
         train_loss = distributed.all_reduce_sum(torch.stack([loss_sum, seen]), ctx)
+        if hasattr(val_set, "set_epoch"):  # validation sets that redraw their crops each epoch
+            val_set.set_epoch(epoch)
         val = evaluate_task(model, task, val_set, settings, ctx)
         if settings.monitor not in val:
             raise ValueError(f"monitor metric {settings.monitor!r} is not among the validation metrics {sorted(val)}")

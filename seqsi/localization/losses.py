@@ -49,7 +49,7 @@ class LocalizationLoss:
         """A batch (N, ...) of outputs -> score maps, image by image."""
         raise NotImplementedError
 
-    def threshold_bounds(self, maps: Sequence[np.ndarray]) -> tuple[float, float]:
+    def threshold_bounds(self, maps: Sequence[np.ndarray], zscore_range=(0.5, 5.0)) -> tuple[float, float]:
         """Search interval for the detection threshold on post-processed validation maps."""
         raise NotImplementedError
 
@@ -72,14 +72,17 @@ class BCELoss(LocalizationLoss):
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(output)
 
-    def threshold_bounds(self, maps: Sequence[np.ndarray]) -> tuple[float, float]:
-        """[0.1, 0.95] x the largest predicted probability over the validation maps."""
+    def threshold_bounds(self, maps: Sequence[np.ndarray], zscore_range=None) -> tuple[float, float]:
+        """[0.1, 0.95] x the largest predicted probability over the validation maps
+        (`zscore_range` is for z-score maps and is ignored here)."""
         top = max((float(np.max(m)) for m in maps if np.size(m)), default=0.0)
         return 0.1 * top, 0.95 * top
 
 
 class ZMSELoss(LocalizationLoss):
     """MSE between the per-sample z-scores of prediction and target; maps are z-scores.
+
+    Both z-scores use the sample (unbiased, n - 1) standard deviation, as the paper's code.
 
     The z-score removes a*x + b from a SEqSI/AffEq output, so detections are invariant.
     A sample with no spread (e.g. an empty target) z-scores to zeros, not NaN.
@@ -91,14 +94,17 @@ class ZMSELoss(LocalizationLoss):
         _check_pair(prediction, target)
         if prediction.ndim < 2:
             raise ValueError(f"ZMSE needs a batch (N, ...) of samples; got shape {tuple(prediction.shape)}")
-        return F.mse_loss(standardize(prediction), standardize(target.to(prediction.dtype)))
+        target = target.to(prediction.dtype)
+        return F.mse_loss(standardize(prediction, unbiased=True), standardize(target, unbiased=True))
 
     def postprocess_batch(self, output: torch.Tensor) -> torch.Tensor:
-        return standardize(output)
+        return standardize(output, unbiased=True)
 
-    def threshold_bounds(self, maps: Sequence[np.ndarray]) -> tuple[float, float]:
-        """[0.5, 5] in z-score units, whatever the maps."""
-        return 0.5, 5.0
+    def threshold_bounds(self, maps: Sequence[np.ndarray], zscore_range=(0.5, 5.0)) -> tuple[float, float]:
+        """`zscore_range` in z-score units, whatever the maps: the paper's (0.5, 5) in 2D and
+        (0.5, 20) in 3D (a perfect prediction of a paper-size volume peaks near z = 21.7)."""
+        low, high = (float(v) for v in zscore_range)
+        return low, high
 
 
 LOSSES: dict[str, type[LocalizationLoss]] = {"bce": BCELoss, "zmse": ZMSELoss}

@@ -148,25 +148,58 @@ def _max_dist(max_dist) -> int:
     return int(max_dist)
 
 
-def accuracy_curve(pred, ref, max_dist: int) -> np.ndarray:
-    """curve[k] = TP_k / (n_ref + n_pred - TP_k), TP_k = matches at distance < k + 1.
+def match_counts(pred, ref, max_dist: int) -> tuple[np.ndarray, int, int]:
+    """(tp, n_pred, n_ref) of one image: tp[k] = matches at distance < k + 1 (k < max_dist).
 
     Matched distances are binned in unit bins [0, 1), [1, 2), ..., so a pair exactly at
-    k + 1 pixels counts from bin k + 1 on. With no reference and no prediction at all the
-    curve is 1.0 everywhere (nothing to find, nothing wrongly found); with only one of
-    them empty it is 0.
+    k + 1 pixels counts from bin k + 1 on. Counts of several images add up to the counts
+    of the set (see set_accuracy_curve).
     """
     max_dist = _max_dist(max_dist)
     pred, ref = _check_pair(pred, ref)
-    total = len(pred) + len(ref)
-    if total == 0:
-        return np.ones(max_dist)
     _, distances = match(pred, ref, max_dist)
     hist = np.bincount(np.floor(distances).astype(np.int64), minlength=max_dist)[:max_dist]
-    cum = np.cumsum(hist)
-    return cum / (total - cum)
+    return np.cumsum(hist), len(pred), len(ref)
+
+
+def curve_from_counts(tp: np.ndarray, n_pred: int, n_ref: int) -> np.ndarray:
+    """curve[k] = TP_k / (n_ref + n_pred - TP_k); 1.0 everywhere when there is nothing at all
+    (nothing to find, nothing wrongly found), 0 when only one side is empty."""
+    tp = np.asarray(tp, dtype=np.float64)
+    total = n_pred + n_ref
+    if total == 0:
+        return np.ones(len(tp))
+    return tp / (total - tp)
+
+
+def accuracy_curve(pred, ref, max_dist: int) -> np.ndarray:
+    """One image's curve: curve[k] = TP_k / (n_ref + n_pred - TP_k), TP_k = matches at
+    distance < k + 1 (see match_counts and curve_from_counts)."""
+    return curve_from_counts(*match_counts(pred, ref, max_dist))
+
+
+def set_accuracy_curve(preds, refs, max_dist: int) -> np.ndarray:
+    """The curve of a SET of images, as the paper scores every test and validation set:
+    TP_k, n_pred and n_ref are summed over the images, then one curve is computed.
+
+    This is not the mean of the per-image curves: an image with many objects weighs more,
+    and an image with nothing to find and nothing found adds nothing (instead of a 1.0).
+    """
+    preds, refs = list(preds), list(refs)
+    if len(preds) != len(refs):
+        raise ValueError(f"got {len(preds)} prediction sets but {len(refs)} reference sets")
+    tp, n_pred, n_ref = np.zeros(_max_dist(max_dist), np.int64), 0, 0
+    for pred, ref in zip(preds, refs):
+        t, p, r = match_counts(pred, ref, max_dist)
+        tp, n_pred, n_ref = tp + t, n_pred + p, n_ref + r
+    return curve_from_counts(tp, n_pred, n_ref)
 
 
 def localization_score(pred, ref, max_dist: int) -> float:
-    """Mean of the accuracy curve: the paper's localization score."""
+    """Mean of the accuracy curve: the paper's localization score (of one image)."""
     return float(np.mean(accuracy_curve(pred, ref, max_dist)))
+
+
+def set_localization_score(preds, refs, max_dist: int) -> float:
+    """Mean of the set-level accuracy curve: the paper's score of a set of images."""
+    return float(np.mean(set_accuracy_curve(preds, refs, max_dist)))

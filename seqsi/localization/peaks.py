@@ -3,7 +3,9 @@
 A peak is a pixel p such that
   1. the blurred map (Gaussian, sigma 1, `mode="nearest"`, truncated at 4 sigma) at p is
      >= the blurred map at every pixel of the window (5 x 5, 5 x 5 x 5) centred on p that
-     lies inside the image (out-of-image neighbours do not count), and
+     lies inside the image; out-of-image neighbours do not count (`border="ignore"`), or
+     count as zeros (`border="zero"`, the paper's zero-padded comparison: a pixel within
+     2 px of the border is then a peak only if its blurred value is >= 0), and
   2. the unblurred map at p is > threshold (strictly; compared in the map's precision,
      i.e. a float32 map compares with float32(threshold)).
 Plateaus of the blurred map therefore give several adjacent peaks, as in the paper. A
@@ -66,13 +68,23 @@ def _framed_shape(shape: tuple[int, ...], half: tuple[int, ...]) -> tuple[int, .
     return tuple(n + 2 * h for n, h in zip(shape, half))
 
 
-def _framed_blur(score: np.ndarray, sigma, half: tuple[int, ...]) -> tuple[np.ndarray, tuple[slice, ...]]:
-    """The blurred map inside a frame of `half` pixels of -inf per side (a neighbour off
-    the map never wins a comparison), and the slices of the map within it."""
+BORDERS = {"ignore": -np.inf, "zero": 0.0}  # what an out-of-image neighbour compares as
+
+
+def _check_border(border: str) -> float:
+    if border not in BORDERS:
+        raise ValueError(f"border must be one of {sorted(BORDERS)}; got {border!r}")
+    return BORDERS[border]
+
+
+def _framed_blur(score: np.ndarray, sigma, half: tuple[int, ...], fill: float = -np.inf):
+    """The blurred map inside a frame of `half` pixels of `fill` per side (-inf: a neighbour
+    off the map never wins a comparison; 0: the paper's zero padding), and the slices of the
+    map within it."""
     framed = np.empty(_framed_shape(score.shape, half), score.dtype)
     for axis, h in enumerate(half):
-        framed[(slice(None),) * axis + (slice(0, h),)] = -np.inf
-        framed[(slice(None),) * axis + (slice(framed.shape[axis] - h, None),)] = -np.inf
+        framed[(slice(None),) * axis + (slice(0, h),)] = fill
+        framed[(slice(None),) * axis + (slice(framed.shape[axis] - h, None),)] = fill
     inner = tuple(slice(h, h + n) for h, n in zip(half, score.shape))
     gaussian_blur(score, sigma, out=framed[inner])
     return framed, inner
@@ -98,7 +110,7 @@ def _window_maxima_among(framed: np.ndarray, positions: np.ndarray, half: tuple[
     return positions
 
 
-def _peaks_in(score: np.ndarray, threshold: float, sigma, window, core: tuple[slice, ...]):
+def _peaks_in(score: np.ndarray, threshold: float, sigma, window, core: tuple[slice, ...], fill: float = -np.inf):
     """Peaks of `score` whose index lies in `core`: coordinates relative to `score`, values.
 
     Few candidates (raw value > threshold) are tested neighbour by neighbour; many (a
@@ -111,10 +123,11 @@ def _peaks_in(score: np.ndarray, threshold: float, sigma, window, core: tuple[sl
     np.greater(score[core], threshold, out=above[framed_core])
     positions = np.flatnonzero(above)
     if len(positions):
-        framed, inner = _framed_blur(score, sigma, half)
+        framed, inner = _framed_blur(score, sigma, half, fill)
         if len(positions) > DENSE_FRACTION * above[framed_core].size:
             blurred = framed[inner]
-            above[inner] &= blurred >= window_maximum(blurred, window)
+            reach = window_maximum(blurred if fill == -np.inf else framed, window)
+            above[inner] &= blurred >= (reach if fill == -np.inf else reach[inner])
             positions = np.flatnonzero(above)
         else:
             positions = _window_maxima_among(framed, positions, half)
@@ -144,7 +157,7 @@ def _tile_size(shape: tuple[int, ...], tile, workers: int) -> tuple[int, ...]:
     return size
 
 
-def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.ndarray, np.ndarray]:
+def _scan(score, threshold: float, sigma, window, tile, workers, border="ignore") -> tuple[np.ndarray, np.ndarray]:
     """Peak coordinates and their unblurred values, core by core (in threads: scipy and
     numpy release the GIL, so the blur, the dominant cost, runs on every core)."""
     ndim = len(np.shape(score))
@@ -153,6 +166,7 @@ def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.nda
     if np.isnan(threshold):
         raise ValueError("threshold must be a number; got nan")
     sigmas_of(sigma, ndim), _windows(window, ndim)
+    fill = _check_border(border)
     workers = _workers(workers)
     if tile is None:
         score = as_float_map(score)
@@ -166,7 +180,7 @@ def _scan(score, threshold: float, sigma, window, tile, workers) -> tuple[np.nda
         if part.size and not (np.isfinite(low) and np.isfinite(high)):
             raise ValueError(f"score has {np.count_nonzero(~np.isfinite(part))} non-finite values (NaN or inf) "
                              f"in the region {[(o.start, o.stop) for o in outer]}")
-        found, values = _peaks_in(part, threshold, sigma, window, core)
+        found, values = _peaks_in(part, threshold, sigma, window, core, fill)
         return found + np.array([o.start for o in outer], np.int64), values, low, high
 
     if len(tiles) == 1 or workers == 1:
@@ -199,6 +213,7 @@ def find_peaks(
     window: int | Sequence[int] = 5,
     tile: int | Sequence[int] | None = None,
     workers: int | None = None,
+    border: str = "ignore",
 ) -> np.ndarray:
     """Centres (K, d) detected in a score map (see the module docstring for the rule).
 
@@ -208,9 +223,9 @@ def find_peaks(
     (np.memmap, zarr, ...); a tile is converted to numpy only when it is processed.
     Tiles (or, untiled, slabs of a large map) run in `workers` threads, default one per
     usable CPU, so up to `workers` tiles are in memory at once; the result does not
-    depend on it.
+    depend on it. `border`: "ignore" or "zero" (see the module docstring).
     """
-    return _scan(score, float(threshold), sigma, window, tile, workers)[0]
+    return _scan(score, float(threshold), sigma, window, tile, workers, border)[0]
 
 
 def local_maxima(
@@ -219,9 +234,10 @@ def local_maxima(
     window: int | Sequence[int] = 5,
     tile: int | Sequence[int] | None = None,
     workers: int | None = None,
+    border: str = "ignore",
 ) -> tuple[np.ndarray, np.ndarray]:
     """All candidate centres (K, d) and their unblurred values (K,), before thresholding.
 
     find_peaks(score, t) == coords[values > t]: a threshold search blurs each map once.
     """
-    return _scan(score, -np.inf, sigma, window, tile, workers)
+    return _scan(score, -np.inf, sigma, window, tile, workers, border)

@@ -12,16 +12,40 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from .losses import get_loss
-from .matching import localization_score
+from .matching import set_localization_score
 from .peaks import find_peaks, local_maxima
 from .scoremaps import check_labels, check_same_shape, label_centres
 
 MAX_DIST_FIT = 12  # the paper's MAX_DIST for the threshold fit
 
 
-def detect_centres(output: np.ndarray, loss, threshold: float, *, sigma=1.0, window=5, tile=None) -> np.ndarray:
+SEARCHES = ("brent", "grid")
+
+
+def detect_centres(output: np.ndarray, loss, threshold: float, *, sigma=1.0, window=5, tile=None,
+                   border: str = "ignore") -> np.ndarray:
     """Centres (K, d) in one raw output map: the loss's post-processing, then find_peaks."""
-    return find_peaks(get_loss(loss).postprocess(output), threshold, sigma=sigma, window=window, tile=tile)
+    return find_peaks(get_loss(loss).postprocess(output), threshold, sigma=sigma, window=window, tile=tile,
+                      border=border)
+
+
+def grid_search_min(fun, bounds, points: int = 11, rounds: int = 3) -> float:
+    """The paper's iterative grid search (3D/tools/optim_tools.py): `points` evenly spaced
+    values over `bounds` (ends included), keep the best (the first one on ties), zoom in to
+    best +- one step, `rounds` times; returns the best value of the last round.
+
+    The zoomed interval is not clipped to the original bounds, as in the paper.
+    """
+    if int(points) != points or points < 2 or int(rounds) != rounds or rounds < 1:
+        raise ValueError(f"grid search needs points >= 2 and rounds >= 1; got points={points!r}, rounds={rounds!r}")
+    steps = np.arange(points) / (points - 1)
+    start, stop = (float(b) for b in bounds)
+    for _ in range(int(rounds)):
+        xs = start + steps * (stop - start)
+        best = int(np.argmin([fun(x) for x in xs]))
+        dx = xs[1] - xs[0]
+        start, stop = xs[best] - dx, xs[best] + dx
+    return float(xs[best])
 
 
 def centres_from_masks(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
@@ -44,37 +68,46 @@ def fit_threshold(
     *,
     sigma=1.0,
     window=5,
+    search: str = "brent",
     maxiter: int = 10,
+    points: int = 11,
+    rounds: int = 3,
+    zscore_range=(0.5, 5.0),
+    border: str = "ignore",
     return_score: bool = False,
 ):
-    """The threshold that maximises the mean localization score over validation images.
+    """The threshold that maximises the SET-level localization score of the validation images.
 
-    Bounded scalar minimisation (scipy, at most `maxiter` iterations, as in the paper) of
-    minus the mean score, inside loss.threshold_bounds of the post-processed maps. The
-    caller stores the value with the model's run config. Each map is blurred once: the
-    search only re-thresholds its local maxima. With `return_score=True` returns
-    (threshold, mean score at that threshold).
+    The score is the paper's: TP, n_pred and n_ref summed over the images, one curve
+    (seqsi.localization.set_accuracy_curve). It is maximised inside loss.threshold_bounds of
+    the post-processed maps (z-score maps: `zscore_range`) by `search`: "brent", bounded
+    scalar minimisation (scipy, at most `maxiter` iterations; the paper's 2D fit) or "grid",
+    the paper's 3D iterative grid (`points` x `rounds`, see grid_search_min). The caller
+    stores the value with the model's run config. Each map is blurred once: the search only
+    re-thresholds its local maxima. With `return_score=True` returns (threshold, set score).
     """
     loss = get_loss(loss)
+    if search not in SEARCHES:
+        raise ValueError(f"threshold search must be one of {SEARCHES}; got {search!r}")
     outputs, reference_centres = list(outputs), list(reference_centres)
     if not outputs:
         raise ValueError("fit_threshold needs at least one validation output")
     if len(outputs) != len(reference_centres):
         raise ValueError(f"got {len(outputs)} outputs but {len(reference_centres)} reference centre sets")
     maps = [loss.postprocess(np.asarray(o)) for o in outputs]
-    candidates = [local_maxima(m, sigma=sigma, window=window) for m in maps]
-    low, high = loss.threshold_bounds(maps)
+    candidates = [local_maxima(m, sigma=sigma, window=window, border=border) for m in maps]
+    low, high = loss.threshold_bounds(maps, zscore_range=zscore_range)
     if not low < high:
         raise ValueError(f"{loss.name}: empty threshold interval [{low}, {high}] (do the maps have any signal?)")
 
-    def mean_score(threshold: float) -> float:
+    def set_score(threshold: float) -> float:
         threshold = float(threshold)  # a Python float compares in the map's precision, as in find_peaks
-        return float(np.mean([
-            localization_score(coords[values > threshold], ref, max_dist)
-            for (coords, values), ref in zip(candidates, reference_centres)
-        ]))
+        preds = [coords[values > threshold] for coords, values in candidates]
+        return set_localization_score(preds, reference_centres, max_dist)
 
-    result = minimize_scalar(lambda t: -mean_score(t), bounds=(low, high), method="bounded",
-                             options={"maxiter": maxiter})
-    threshold = float(result.x)
-    return (threshold, mean_score(threshold)) if return_score else threshold
+    if search == "brent":
+        threshold = float(minimize_scalar(lambda t: -set_score(t), bounds=(low, high), method="bounded",
+                                          options={"maxiter": maxiter}).x)
+    else:
+        threshold = grid_search_min(lambda t: -set_score(t), (low, high), points, rounds)
+    return (threshold, set_score(threshold)) if return_score else threshold

@@ -26,21 +26,33 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 
 
 class ResBlock(nn.Module):
-    """merge(x, conv(act(conv(x))))."""
+    """merge(x, conv(act(conv(x)))), then act again if `post_activation`.
 
-    def __init__(self, mode: Mode, dims: int, channels: int, negative_slope: float) -> None:
+    The paper's 2D DRUNet block ends at the merge; its 3D UNet block applies the mode's
+    activation (ReLU or SortPool) after it, which doubles the activations of the network.
+    """
+
+    def __init__(self, mode: Mode, dims: int, channels: int, negative_slope: float,
+                 post_activation: bool = False) -> None:
         super().__init__()
         self.conv1 = mode.conv(dims, channels, channels, 3)
         self.act = mode.activation(channels, negative_slope)
         self.conv2 = mode.conv(dims, channels, channels, 3)
-        self.merge = mode.merge()
+        self.merge = mode.merge(bounded=False)
+        self.post = mode.activation(channels, negative_slope) if post_activation else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.merge(x, self.conv2(self.act(self.conv1(x))))
+        return self.post(self.merge(x, self.conv2(self.act(self.conv1(x)))))
 
 
 class UNet(nn.Module):
-    """head -> [res blocks, down] per level -> body -> [merge skip, up, res blocks] -> merge, tail."""
+    """head -> [res blocks, down] per level -> body -> [merge skip, up, res blocks] -> merge, tail.
+
+    The paper's layout (2D DRUNet, 3D EquivUNet3D), weight for weight: the affine merges of
+    AffEq learn an unbounded alpha weighting the decoder path (alpha * decoder + (1 - alpha)
+    * encoder feature) and the identity of each residual block; `post_activation=True` is
+    the 3D network's block (see ResBlock).
+    """
 
     def __init__(
         self,
@@ -51,6 +63,7 @@ class UNet(nn.Module):
         widths: Sequence[int] = (64, 128, 256, 512),
         blocks: int = 4,
         negative_slope: float = 0.0,
+        post_activation: bool = False,
     ) -> None:
         super().__init__()
         check_dims(dims)
@@ -59,7 +72,7 @@ class UNet(nn.Module):
         self.levels = len(widths) - 1
 
         def res(ch: int) -> list[nn.Module]:
-            return [ResBlock(mode, dims, ch, negative_slope) for _ in range(blocks)]
+            return [ResBlock(mode, dims, ch, negative_slope, post_activation) for _ in range(blocks)]
 
         self.head = mode.conv(dims, in_channels, widths[0], 3, stem=True)
         self.down = nn.ModuleList(
@@ -70,7 +83,7 @@ class UNet(nn.Module):
             nn.Sequential(mode.upsample(dims, widths[i + 1], widths[i]), *res(widths[i]))
             for i in reversed(range(self.levels))
         )
-        self.skips = nn.ModuleList(mode.merge() for _ in range(self.levels + 1))
+        self.skips = nn.ModuleList(mode.merge(bounded=False) for _ in range(self.levels + 1))
         self.tail = mode.conv(dims, widths[0], out_channels, 3)
         he_init(self, negative_slope)
         scale_branches([m.conv2 for m in self.modules() if isinstance(m, ResBlock)])
@@ -82,6 +95,6 @@ class UNet(nn.Module):
             features.append(down(features[-1]))
         y = self.body(features[-1])
         for up, skip, feature in zip(self.up, self.skips, reversed(features[1:])):
-            y = up(skip(feature, y))
-        y = self.tail(self.skips[-1](features[0], y))
+            y = up(skip(y, feature))
+        y = self.tail(self.skips[-1](y, features[0]))
         return y[(..., *(slice(0, s) for s in size))]

@@ -8,10 +8,13 @@ models then ask the mode for their layers (``mode.conv``, ``mode.activation``,
 |-----------|-------------------------------|--------------|-----------------|------|----------|----------|-------------|
 | standard  | none                          | conv         | conv            | yes  | ReLU     | sum      | linear      |
 | seq       | f(ax) = a f(x)                | conv         | conv            | no   | ReLU     | sum      | linear      |
-| affeq     | f(ax+b) = a f(x) + b          | sum-to-one   | sum-to-one      | no   | SortPool | convex   | sum-to-one  |
+| affeq     | f(ax+b) = a f(x) + b          | sum-to-one   | sum-to-one      | no   | SortPool | weighted | sum-to-one  |
 | seqsi     | f(ax+b) = a f(x)              | zero-sum     | conv            | no   | ReLU     | sum      | linear      |
 | zscore    | f(ax+b) = f(x)                | standard network behind a per-image z-score of the input           |
 | seqsi_sym | f(ax+b) = abs(a) f(x), a != 0 | seqsi network g, returns g(x) + g(-x)                              |
+
+"weighted": alpha * first + (1 - alpha) * second (see seqsi/nn/residual.py for the two
+parametrisations of alpha, chosen by the network through ``mode.merge(bounded=...)``).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from .activations import SortPool
 from .constrained import REPARAMETRISATIONS, ConstrainedConv, SumToOneLinear, check_reparam
 from .nd import check_dims, conv_cls, conv_transpose_cls, ntuple, same_padding
 from .norms import make_norm
-from .residual import ConvexSum, Sum
+from .residual import AffineSum, ConvexSum, Sum
 from .upsample import AffineUpsample
 from .wrappers import SignSymmetric, ZScoreInput
 
@@ -107,9 +110,16 @@ class Mode:
             return nn.LeakyReLU(negative_slope)
         return nn.ReLU()
 
-    def merge(self) -> nn.Module:
-        """How a residual/skip connection joins its branch: merge(skip, branch)."""
-        return ConvexSum() if self.convex_residual else Sum()
+    def merge(self, bounded: bool = True) -> nn.Module:
+        """How a residual/skip connection joins two paths: merge(first, second).
+
+        A convex-residual mode weights them alpha / 1 - alpha: alpha = sigmoid(raw), raw
+        from 0.5 (bounded, the paper's classification nets) or alpha free from 0.5
+        (bounded=False, the paper's localization UNets). Other modes add them.
+        """
+        if not self.convex_residual:
+            return Sum()
+        return ConvexSum() if bounded else AffineSum()
 
     def linear(self, in_features: int, out_features: int) -> nn.Module:
         if self.sum_to_one_head:

@@ -1,4 +1,12 @@
-"""How a skip connection is merged with its branch."""
+"""How a skip connection is merged with its branch.
+
+Both weighted merges compute alpha * first + (1 - alpha) * second: weights summing to one
+carry a*x + b through unchanged, for ANY real alpha, so the sum stays affine-equivariant.
+They differ only in how alpha is parametrised, as in the paper's code: its CIFAR ResNet
+squashes a raw parameter (initialised at 0.5) through a sigmoid, so alpha starts at
+sigmoid(0.5) = 0.6225 on the shortcut; its localization UNets learn alpha itself, unbounded,
+starting at 0.5.
+"""
 from __future__ import annotations
 
 import torch
@@ -6,28 +14,42 @@ import torch.nn as nn
 
 
 class Sum(nn.Module):
-    """skip + branch: keeps scale equivariance (both scale by a), not affine (b would double)."""
+    """first + second: keeps scale equivariance (both scale by a), not affine (b would double)."""
 
-    def forward(self, skip: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-        return skip + branch
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return first + second
 
 
 class ConvexSum(nn.Module):
-    """alpha*skip + (1-alpha)*branch, alpha = sigmoid(learned) in [0, 1].
+    """alpha*first + (1-alpha)*second, alpha = sigmoid(logit) in (0, 1); `logit` starts at `raw`.
 
-    Weights summing to one carry a*x + b through unchanged, so the sum stays affine.
+    raw = 0.5 (alpha = 0.6225) is where the paper's classification networks start.
     """
 
-    def __init__(self, alpha: float = 0.5) -> None:
+    def __init__(self, raw: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"ConvexSum: initial alpha must lie strictly inside (0, 1); got {alpha}")
-        self.logit = nn.Parameter(torch.logit(torch.tensor(float(alpha))))
+        self.logit = nn.Parameter(torch.tensor(float(raw)))
 
     @property
     def alpha(self) -> torch.Tensor:
         return torch.sigmoid(self.logit)
 
-    def forward(self, skip: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-        alpha = self.alpha.to(skip.dtype)
-        return alpha * skip + (1 - alpha) * branch
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        alpha = self.alpha.to(first.dtype)
+        return alpha * first + (1 - alpha) * second
+
+
+class AffineSum(nn.Module):
+    """alpha*first + (1-alpha)*second with alpha a free real parameter (starts at 0.5).
+
+    What the paper's localization UNets do: an affine (not necessarily convex) combination,
+    equivariant whatever alpha becomes.
+    """
+
+    def __init__(self, alpha: float = 0.5) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.tensor([float(alpha)]))
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        alpha = self.alpha.to(first.dtype)
+        return alpha * first + (1 - alpha) * second

@@ -5,17 +5,19 @@ import torch
 import torch.nn as nn
 
 
-def standardize(x: torch.Tensor) -> torch.Tensor:
+def standardize(x: torch.Tensor, unbiased: bool = False) -> torch.Tensor:
     """Per-sample z-score over channels and space: exactly invariant to a*x + b, a > 0.
 
-    No epsilon is added to the spread (it would break invariance for small a); a sample
-    whose spread is zero, or lost in the rounding of its mean, maps to zeros, not NaN.
+    `unbiased=True` divides by the sample std (n - 1), as the paper's ZMSE and map z-score
+    do; the default is the population std. No epsilon is added to the spread (it would
+    break invariance for small a); a sample whose spread is zero, or lost in the rounding
+    of its mean, maps to zeros, not NaN.
     """
     dims = tuple(range(1, x.ndim))
     mean = x.mean(dim=dims, keepdim=True)
-    std = x.std(dim=dims, keepdim=True, correction=0)
+    std = x.std(dim=dims, keepdim=True, correction=int(unbiased))
     tiny = 16 * torch.finfo(x.dtype).eps * mean.abs()
-    flat = std <= tiny
+    flat = ~(std > tiny)  # also a single value, whose sample std is NaN
     return torch.where(flat, torch.zeros_like(x), (x - mean) / torch.where(flat, torch.ones_like(std), std))
 
 

@@ -144,7 +144,8 @@ def write_results(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) ->
 
 @dataclass(frozen=True)
 class Cell:
-    """Statistics of one (row, column) over seeds; `std` is the sample std (nan when n < 2)."""
+    """Statistics of one (row, column) over seeds; `std` is the sample std (nan when n < 2), or
+    the population std of a table aggregated with ddof=0 (the paper's 3D merge)."""
 
     mean: float
     std: float
@@ -224,6 +225,7 @@ class Table:
     mark_best: str | None = "column"  # "column", "row" or None
     labels: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # shown under the table (e.g. test sets not evaluated)
+    ddof: int = 1  # 1: sample std over seeds; 0: population std, as the paper's 3D/merge_tabs.py
 
     def __post_init__(self) -> None:
         if self.mark_best not in ("column", "row", None):
@@ -319,7 +321,8 @@ class Table:
         what = self.metric + (f" (x{self.scale:g})" if self.scale != 1 else "")
         seeds = [s for s in self.expected_seeds if s is not None]
         if seeds:
-            what += f", mean ± std over {len(seeds)} {self.seed_key}s ({', '.join(seeds)})"
+            kind = "" if self.ddof == 1 else f" (ddof {self.ddof})"
+            what += f", mean ± std{kind} over {len(seeds)} {self.seed_key}s ({', '.join(seeds)})"
         if self.mark_best:
             what += f"; best per {self.mark_best} ({'higher' if self.higher_is_better else 'lower'} is better) marked"
         return what
@@ -512,8 +515,10 @@ def aggregate(
     higher_is_better: bool = True,
     mark_best: str | None = "column",
     labels: Mapping[str, str] | None = None,
+    ddof: int = 1,
 ) -> Table:
-    """Pivot long result rows into a Table of mean and sample std over seeds.
+    """Pivot long result rows into a Table of mean and sample std over seeds (`ddof=0`:
+    population std, the paper's 3D merge_tabs.py convention).
 
     Rows: the distinct values of `row_keys`; columns: of `col_key` (one field or several);
     only rows of `metric` are used. The expected seeds are `expected_seeds`, or else every
@@ -588,7 +593,7 @@ def aggregate(
             data = np.array([got[s] for s in present], dtype=np.float64)
             n = len(data)
             mean = float(data.mean()) if n else math.nan
-            std = float(data.std(ddof=1)) if n >= 2 else math.nan
+            std = float(data.std(ddof=ddof)) if n > max(ddof, 0) else math.nan
             cells[(r, c)] = Cell(mean, std, n, tuple(s for s in present if s is not None))
             missing.extend(MissingRun(r, c, s) for s in expected if s not in got)
 
@@ -596,7 +601,7 @@ def aggregate(
         raise _missing_error(missing, row_keys, col_keys, len(col_list), seed_key, metric)
     return Table(row_keys, col_keys, metric, row_list, col_list, cells, seed_key,
                  tuple(s for s in expected if s is not None), missing, decimals, float(scale),
-                 higher_is_better, mark_best, dict(labels or {}))
+                 higher_is_better, mark_best, dict(labels or {}), int(ddof))
 
 
 def per_seed_tables(
