@@ -6,6 +6,9 @@
 - instance / layer / group: divide by the feature's own spread, so everything after
   them becomes scale-INVARIANT (argmax survives, equivariance of the output does not);
 - mix: instance norm in the stem and first stage, batch norm after (the paper's variant).
+
+Instance norm has no affine parameters, as the paper's ``nn.InstanceNorm2d(C)``; batch,
+layer and group norm keep theirs (also as the paper).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def make_norm(kind: str, dims: int, channels: int, stage: int = 0, groups: int =
     if kind == "batch":
         return batch_norm_cls(dims)(channels)
     if kind == "instance":
-        return instance_norm_cls(dims)(channels, affine=True)
+        return instance_norm_cls(dims)(channels)  # affine=False, track_running_stats=False
     if kind == "layer":
         return nn.GroupNorm(1, channels)
     g = min(groups, channels)
