@@ -49,7 +49,8 @@ class Classification:
             return metrics
         k = range(self.num_classes)
         out = {key: v for key, v in metrics.items() if not key.startswith("_")}
-        out["macro_accuracy"] = macro_accuracy(*([metrics[f"_{n}{c}"] for c in k] for n in ("hits", "support", "predicted")))
+        counts = ([metrics[f"_{name}{c}"] for c in k] for name in ("hits", "support", "predicted"))
+        out["macro_accuracy"] = macro_accuracy(*counts)
         return out
 
 
