@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 from helpers import load_script
-from sklearn.metrics import f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 
 from seqsi import build_model
 from seqsi.cli import guarded
 from seqsi.cli import main as seqsi_cli
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, generate_synthetic, prepare_classification_data, preset
 from seqsi.engine import load_model, save_checkpoint
+from seqsi.engine.tasks import Classification
 from seqsi.invariance import audit
 from seqsi.io import read_csv
 
@@ -49,17 +50,27 @@ def error_of(capsys, call) -> str:
     return capsys.readouterr().err
 
 
-def test_macro_f1_matches_sklearn_and_leaves_out_absent_classes():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 5, 200)  # class 5 never occurs in the labels ...
-    predictions = np.where(rng.random(200) < 0.6, labels, rng.integers(0, 5, 200))
-    matrix = czi.confusion_matrix(labels, predictions, 6)  # ... nor in the predictions
-    assert matrix.sum() == 200 and matrix[5].sum() == 0 and matrix[:, 5].sum() == 0
-    assert np.trace(matrix) == (labels == predictions).sum()
-    assert czi.macro_f1(matrix) == pytest.approx(f1_score(labels, predictions, average="macro"))
-    predictions[0] = 5  # a false positive of class 5 makes it count (F1 = 0)
-    matrix = czi.confusion_matrix(labels, predictions, 6)
-    assert czi.macro_f1(matrix) == pytest.approx(f1_score(labels, predictions, average="macro"))
+def test_macro_accuracy_by_hand_with_an_absent_class():
+    """The paper's "accuracy" is torchmetrics' MulticlassAccuracy(num_classes=6): the mean per-class
+    recall. Class 5 never occurs: left out while never predicted, counted with recall 0 once it is."""
+    labels = np.array([0, 0, 1, 1, 2, 3, 4, 4])
+    never = np.array([0, 1, 1, 1, 2, 3, 4, 0])  # recalls 1/2, 1, 1, 1, 1/2 (class 5 left out)
+    once = np.array([0, 1, 1, 1, 2, 5, 4, 0])   # recalls 1/2, 1, 1, 0, 1/2, and 0 for class 5
+    assert czi.scores(labels, never, 6) == pytest.approx({"macro_accuracy": 4 / 5, "accuracy": 6 / 8,
+                                                          "macro_f1": f1_score(labels, never, average="macro")})
+    # macro-F1 by hand: F1 = 2TP / (2TP + FP + FN) = 1/2, 4/5, 1, 0, 2/3 and 0 for the predicted class 5
+    assert czi.scores(labels, once, 6) == pytest.approx({"macro_accuracy": 3 / 6, "accuracy": 5 / 8,
+                                                         "macro_f1": (1 / 2 + 4 / 5 + 1 + 0 + 2 / 3 + 0) / 6})
+    assert recall_score(labels, once, average="macro", zero_division=0) == pytest.approx(3 / 6)
+    assert balanced_accuracy_score(labels, once) == pytest.approx(3 / 5)  # sklearn's drops class 5: not the paper's
+
+    # the validation metric that selects best.pt: the task's per-class sums over batches, then summarise
+    task = Classification(num_classes=6)
+    logits = torch.nn.functional.one_hot(torch.as_tensor(once), 6).double()
+    sums = [task.metric_sums(logits[i:i + 3], torch.as_tensor(labels[i:i + 3])) for i in (0, 3, 6)]
+    averaged = {k: sum(float(b[k]) for b in sums) / len(labels) for k in sums[0]}
+    assert task.summarise(averaged) == pytest.approx({"macro_accuracy": 3 / 6, "accuracy": 5 / 8,
+                                                      "loss": averaged["loss"]})
 
 
 def test_seqsi_resnet3d_passes_the_audit_in_3d_and_standard_fails():
@@ -107,7 +118,9 @@ def test_quick_pipeline_train_eval_table(prepared, tmp_path, capsys):
             assert matrix.sum() == n_test
             value = {r["metric"]: float(r["value"]) for r in rows if r["testset"] == tomo_type}
             assert value["accuracy"] == pytest.approx(np.trace(matrix) / n_test)
-            assert value["macro_f1"] == pytest.approx(czi.macro_f1(matrix))
+            recall = [matrix[c, c] / matrix[c].sum() for c in range(len(CLASSES)) if matrix[c].sum()]
+            absent_predicted = sum(matrix[c].sum() == 0 < matrix[:, c].sum() for c in range(len(CLASSES)))
+            assert value["macro_accuracy"] == pytest.approx(sum(recall) / (len(recall) + absent_predicted))
         first[mode] = {(r["testset"], r["metric"]): float(r["value"]) for r in rows}
 
     # the trained SEqSI checkpoint predicts the same classes on a x + b of the real test patches

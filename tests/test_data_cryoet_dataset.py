@@ -1,4 +1,6 @@
 """The patch dataset over a split folder written here by hand (metadata.csv + .npy), independent of prepare."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -56,6 +58,30 @@ def test_augment_keeps_shape_and_draws_only_allowed_transforms():
     flat = np.random.default_rng(1).normal(size=(4, 6, 4))
     for seed in range(20):  # (z, y) is not square here: only half turns there, shape kept
         assert augment(flat, np.random.default_rng(seed)).shape == flat.shape
+
+
+def signed_permutation(volume, out):
+    """(axis order, flipped axes) of the one axis-aligned symmetry that maps `volume` onto `out`."""
+    for order in itertools.permutations(range(3)):
+        for flipped in itertools.chain.from_iterable(itertools.combinations(range(3), n) for n in range(4)):
+            if np.array_equal(np.flip(np.transpose(volume, order), flipped), out):
+                return order, flipped
+    raise AssertionError("not an axis-aligned symmetry")
+
+
+def test_augment_probabilities_are_the_papers():
+    """Rotation with p = 0.5 and k in {1, 2, 3}, then a flip with p = 0.5: the output is the input
+    itself 1/4 of the time (1/8 when k = 0 is allowed), and an odd turn swaps z with x, or z with y,
+    1/6 of the time each (0.5 * 1/2 plane * 2/3 odd k)."""
+    volume = np.random.default_rng(0).normal(size=(5, 5, 5))
+    n = 3000
+    draws = [signed_permutation(volume, augment(volume, np.random.default_rng([7, i]))) for i in range(n)]
+    identity = sum(order == (0, 1, 2) and not flipped for order, flipped in draws) / n
+    swap_zx = sum(order == (2, 1, 0) for order, _ in draws) / n
+    swap_zy = sum(order == (1, 0, 2) for order, _ in draws) / n
+    assert abs(identity - 1 / 4) < 0.035
+    assert abs(swap_zx - 1 / 6) < 0.03 and abs(swap_zy - 1 / 6) < 0.03
+    assert {order for order, _ in draws} == {(0, 1, 2), (2, 1, 0), (1, 0, 2)}  # y and x are never swapped
 
 
 def test_dataset_items_labels_and_reproducible_augmentation(tmp_path):

@@ -74,6 +74,20 @@ def test_split_by_tomogram_is_seeded_disjoint_and_complete():
         split_runs(runs[:2])
 
 
+def test_split_of_the_seven_kaggle_runs_is_the_papers():
+    """The paper's rule (sorted, legacy np.random.seed(42) + shuffle, int() counts, train | val | test),
+    computed once with the paper's own lines: its test tomogram is TS_99_9."""
+    kaggle = ["TS_5_4", "TS_69_2", "TS_6_4", "TS_6_6", "TS_73_6", "TS_86_3", "TS_99_9"]
+    expected = {"train": ["TS_5_4", "TS_69_2", "TS_6_4", "TS_73_6", "TS_86_3"], "val": ["TS_6_6"], "test": ["TS_99_9"]}
+    assert split_runs(kaggle, seed=42) == expected
+    assert split_runs(list(reversed(kaggle)), seed=42) == expected
+    state = np.random.get_state()[1].copy()
+    split_runs(kaggle, seed=42)
+    assert (np.random.get_state()[1] == state).all()  # numpy's global generator is left alone
+    # int() floors: 30 runs -> int(1.5) = 1 val and int(4.5) = 4 test (round() would give 2 val)
+    assert [len(split_runs([f"TS_{i}" for i in range(30)])[s]) for s in ("train", "val", "test")] == [25, 1, 4]
+
+
 def test_patch_origin_shifts_inside_and_cut_patch_pads_with_mean():
     assert patch_origin((5, 5, 5), (20, 20, 20), (4, 4, 4)) == (3, 3, 3)
     assert patch_origin((0.2, 19, 10), (20, 20, 20), (6, 6, 6)) == (0, 14, 7)
@@ -138,7 +152,8 @@ def test_missing_type_warns_counts_and_continues(tmp_path):
     assert any(val_run in m and "wbp" in m for m in messages)
     assert summary["missing_types"] == {"wbp": [val_run]} and summary["missing_types_total"] == 1
     assert summary["splits"] == split  # the run still counts for the other types
-    assert check_split(tmp_path / "out" / "denoised" / "val") == 2
+    in_volume = sum(all(0 <= c < n for c, n in zip(zyx, SHAPE)) for zyx in PICKS[val_run])
+    assert check_split(tmp_path / "out" / "denoised" / "val") == in_volume + 1  # + its apo-ferritin
     with pytest.raises(ValueError, match="empty"):
         check_split(tmp_path / "out" / "wbp" / "val")  # the empty split is an error before training
     with pytest.raises(FileNotFoundError, match="metadata.csv"):
@@ -187,6 +202,10 @@ def test_too_few_tomograms_is_an_error(tmp_path):
         (root / run).mkdir(parents=True)
         with mrcfile.new(str(root / run / "wbp.mrc")) as mrc:
             mrc.set_data(np.zeros((4, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="0 of the 2 runs have picks"):
+        prepare_quiet(root, tmp_path / "out", tomo_types=["wbp"])
+    for run in ["TS_a", "TS_b"]:
+        write_picks(root / run / "Picks", "ribosome", [(2, 2, 2)])
     with pytest.raises(ValueError, match="2 tomograms"):
         prepare_quiet(root, tmp_path / "out", tomo_types=["wbp"])
     assert not (tmp_path / "out").exists()

@@ -206,9 +206,22 @@ def test_norm_factory_mix_and_errors():
     assert isinstance(make_norm("mix", 2, 8, stage=1), nn.InstanceNorm2d)
     assert isinstance(make_norm("mix", 2, 8, stage=2), nn.BatchNorm2d)
     assert make_norm("layer", 2, 8).num_groups == 1
-    assert make_norm("group", 2, 48).num_groups == 24
+    assert make_norm("group", 2, 48).num_groups == 16  # the paper's rule: 32, else the largest power of 2
+    assert make_norm("group", 2, 96).num_groups == 32 and make_norm("group", 2, 6).num_groups == 2
     with pytest.raises(ValueError, match="norm must be one of"):
         make_norm("weird", 2, 8)
+
+
+def test_instance_and_group_norm_have_no_parameters_as_the_paper():
+    """The paper's nn.InstanceNorm2d(C) is affine-free: an instance-norm CIFAR ResNet has exactly the
+    parameters of the norm-free one (the affine version added 6,272 at paper widths)."""
+    from seqsi import build_model
+
+    assert not list(make_norm("instance", 2, 64).parameters()) and not list(make_norm("group", 2, 64).parameters())
+    assert len(list(make_norm("batch", 2, 64).parameters())) == 2 == len(list(make_norm("layer", 2, 64).parameters()))
+    count = {norm: sum(p.numel() for p in build_model("cifar_resnet", "seqsi", norm=norm).parameters())
+             for norm in ("none", "instance", "batch")}
+    assert count["instance"] == count["none"] and count["batch"] - count["none"] == 6272
 
 
 @pytest.mark.parametrize("bad", [0, 4, 2.0, "2"])

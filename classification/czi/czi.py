@@ -8,16 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import sklearn.metrics
 import torch
 
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, CryoETPatchDataset, check_split
+from seqsi.engine.tasks import macro_accuracy
 from seqsi.io import write_csv
 from seqsi.nn.modes import Mode
 from seqsi.report.plots import plot_confusion_matrix
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENT = "czi"
-METRICS = ("accuracy", "macro_f1")
+METRICS = ("macro_accuracy", "accuracy", "macro_f1")
 CONFUSION_DIR = "confusion"
 
 
@@ -83,19 +85,21 @@ def load_test_split(root: str | Path, tomo_type: str, patch_size: int) -> tuple[
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts, rows = true class, columns = predicted class."""
-    return np.bincount(labels * n_classes + predictions, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    return sklearn.metrics.confusion_matrix(labels, predictions, labels=range(n_classes))
 
 
-def macro_f1(matrix: np.ndarray) -> float:
-    """Mean per-class F1 = 2TP / (2TP + FP + FN) over the classes present in the labels or the predictions.
+def scores(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> dict[str, float]:
+    """The paper's metric and ours: macro accuracy (mean per-class recall, torchmetrics'
+    MulticlassAccuracy(num_classes) as the paper's "accuracy"; it also selects best.pt), plain
+    accuracy, and macro-F1 (sklearn's f1_score(average="macro"), as the paper's MulticlassF1Score).
 
-    Classes that never occur on either side are left out (as sklearn's f1_score does by default),
-    so a test split without some class is not penalised for it.
+    Classes neither present nor predicted are left out of both macro means; a class predicted but
+    absent counts 0.
     """
-    tp = np.diag(matrix).astype(np.float64)
-    denominator = 2 * tp + (matrix.sum(0) - tp) + (matrix.sum(1) - tp)
-    present = denominator > 0
-    return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else float("nan")
+    matrix = confusion_matrix(labels, predictions, n_classes)
+    return {"macro_accuracy": macro_accuracy(np.diag(matrix), matrix.sum(1), matrix.sum(0)),
+            "accuracy": float(np.trace(matrix) / matrix.sum()),
+            "macro_f1": float(sklearn.metrics.f1_score(labels, predictions, average="macro", zero_division=0))}
 
 
 @torch.no_grad()
@@ -112,7 +116,7 @@ def run_fields(config: dict, mode: Mode) -> dict:
 
 def evaluate_run(model, test_data: dict, fields: dict, run_dir: Path, batch_size: int, device,
                  title: str) -> list[dict]:
-    """results.csv rows (accuracy and macro-F1 per tested type); confusion counts and PNGs under run_dir.
+    """results.csv rows (METRICS per tested type); confusion counts and PNGs under run_dir.
 
     `test_data` maps each tested type to its (patches, labels). The caller writes results.csv
     last, so a run folder with results.csv is complete.
@@ -121,15 +125,15 @@ def evaluate_run(model, test_data: dict, fields: dict, run_dir: Path, batch_size
     for tomo_type, (patches, labels) in test_data.items():
         predictions = predict(model, patches, batch_size, device)
         matrix = confusion_matrix(labels.numpy(), predictions, len(CLASSES))
-        accuracy = float(np.trace(matrix) / matrix.sum())
-        f1 = macro_f1(matrix)
-        rows += [{**fields, "testset": tomo_type, "metric": "accuracy", "value": accuracy},
-                 {**fields, "testset": tomo_type, "metric": "macro_f1", "value": f1}]
+        values = scores(labels.numpy(), predictions, len(CLASSES))
+        rows += [{**fields, "testset": tomo_type, "metric": m, "value": values[m]} for m in METRICS]
         counts += [{"testset": tomo_type, "true": CLASSES[i], "predicted": CLASSES[j], "count": int(matrix[i, j])}
                    for i in range(len(CLASSES)) for j in range(len(CLASSES))]
         plot_confusion_matrix(matrix, CLASSES, run_dir / CONFUSION_DIR / f"{tomo_type}.png",
                               title=f"{title}, tested on {tomo_type}\n"
-                                    f"accuracy {100 * accuracy:.1f} %, macro-F1 {100 * f1:.1f} %, n = {len(labels)}")
+                                    f"macro acc. {100 * values['macro_accuracy']:.1f} %, "
+                                    f"accuracy {100 * values['accuracy']:.1f} %, "
+                                    f"macro-F1 {100 * values['macro_f1']:.1f} %, n = {len(labels)}")
     write_csv(run_dir / CONFUSION_DIR / "counts.csv", counts)
     return rows
 

@@ -3,7 +3,7 @@
 
 Each model is rebuilt from its checkpoint alone. Every checkpoint and every test split is
 checked before anything is written; each test split is read once and shared by all models.
-Writes results.csv (accuracy and macro-F1 per tested type) and confusion/<type>.png +
+Writes results.csv (macro accuracy, accuracy and macro-F1 per tested type) and confusion/<type>.png +
 confusion/counts.csv in each run folder (or under --out).
 
     python eval.py runs/czi                                   # every best.pt below a folder
@@ -72,8 +72,8 @@ def main(argv=None) -> int:
         rows = evaluate_run(model, test_data, fields, target, args.batch_size or config["eval"]["batch_size"], device,
                             f"{mode.label} trained on {fields['train_type']}, seed {fields['seed']}")
         write_results(target / RESULTS, rows)
-        summary = ", ".join(f"{r['testset']} {100 * r['value']:.1f}" for r in rows if r["metric"] == "accuracy")
-        print(f"{path}: accuracy (%) {summary} -> {target / RESULTS}")
+        summary = ", ".join(f"{r['testset']} {100 * r['value']:.1f}" for r in rows if r["metric"] == "macro_accuracy")
+        print(f"{path}: macro accuracy (%) {summary} -> {target / RESULTS}")
     return 0
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Train one ResNet3D particle classifier on ONE tomogram type, then test its best checkpoint on the
-test split of EVERY type (accuracy, macro-F1, confusion matrices; results.csv in the run folder).
+test split of EVERY type (macro accuracy, accuracy, macro-F1, confusion matrices; results.csv in the
+run folder). best.pt is the epoch of best validation macro accuracy, as the paper.
 
     python train.py --model seqsi --train_type wbp --seed 5                  # paper scale (GPU)
     python train.py --preset quick --model standard --train_type wbp        # CPU, synthetic data, < 1 min
@@ -16,7 +17,7 @@ import argparse
 from czi import EXPERIMENT, HERE, check_data, datasets, evaluate_run, load_test_split, run_fields
 from seqsi.cli import guarded
 from seqsi import build_model
-from seqsi.data.cryoet import TOMO_TYPES
+from seqsi.data.cryoet import CLASSES, TOMO_TYPES
 from seqsi.engine import Classification, TrainSettings, fit, load_model, save_config
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
 from seqsi.engine.seeding import seed_all
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
                   f"{len(val_set)} val patches of {config['data']['patch_size']}^3; test patches: {tested or 'none'}; "
                   f"device {ctx.device}")
             save_config(run_dir / "config.yaml", config)
-        fit(model, Classification(), train_set, val_set, settings, run_dir, meta, ctx=ctx, resume=args.resume)
+        fit(model, Classification(num_classes=len(CLASSES)), train_set, val_set, settings, run_dir, meta, ctx=ctx, resume=args.resume)
 
     def evaluate(ctx, _):
         best = load_model(run_dir / "best.pt", EXPERIMENT)
@@ -79,10 +80,11 @@ def main(argv=None) -> int:
                             ctx.device, f"{mode.label} trained on {train_type}, seed {config['seed']}")
         write_results(run_dir / RESULTS, rows)
         chosen = best.seqsi_checkpoint
-        print(f"best epoch {chosen['best_epoch']} (val accuracy {100 * chosen['best']:.2f} %)")
+        print(f"best epoch {chosen['best_epoch']} (val {chosen['monitor']} {100 * chosen['best']:.2f} %)")
         for tomo_type in config["eval"]["test_types"]:
-            acc, f1 = (r["value"] for r in rows if r["testset"] == tomo_type)
-            print(f"  test {tomo_type:<16} accuracy {100 * acc:6.2f} %   macro-F1 {100 * f1:6.2f} %")
+            value = {r["metric"]: r["value"] for r in rows if r["testset"] == tomo_type}
+            print(f"  test {tomo_type:<16} macro acc. {100 * value['macro_accuracy']:6.2f} %   accuracy "
+                  f"{100 * value['accuracy']:6.2f} %   macro-F1 {100 * value['macro_f1']:6.2f} %")
 
     return run_training(args, run_dir, config, train, evaluate)
 

@@ -39,7 +39,8 @@ class Task(Protocol):
         """Mean loss of a batch (what is minimised)."""
 
     def metric_sums(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-batch SUMS of per-sample validation metrics; fit divides by the sample count."""
+        """Per-batch SUMS of per-sample validation metrics; fit divides by the sample count (and then
+        passes them through the task's optional `summarise(metrics) -> metrics`)."""
 
 
 @dataclass
@@ -51,9 +52,10 @@ class TrainSettings:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "cosine"  # cosine (per epoch) | cosine_steps (per batch) | constant
+    eta_min: float = 0.0  # the cosine schedules' floor
     clip_grad_norm: float | None = None
     clip_grad_value: float | None = None
-    amp: bool = False  # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = False  # bfloat16 autocast on CUDA GPUs that support it (ignored elsewhere)
     monitor: str = "accuracy"  # validation metric that selects best.pt
     monitor_mode: str = "max"  # max | min
     seed: int = 0
@@ -85,6 +87,7 @@ class TrainSettings:
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (0 <= self.eta_min <= self.lr, f"eta_min must be in [0, lr], got {self.eta_min}"),
             (self.optimizer in ("sgd", "adamw"), f"optimizer must be sgd or adamw, got {self.optimizer!r}"),
             (self.schedule in ("cosine", "cosine_steps", "constant"),
              f"schedule must be cosine, cosine_steps or constant, got {self.schedule!r}"),
@@ -103,14 +106,15 @@ def make_optimizer(params, s: TrainSettings) -> torch.optim.Optimizer:
 
 def make_scheduler(optimizer, s: TrainSettings, steps_per_epoch: int):
     if s.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs, eta_min=s.eta_min)
     if s.schedule == "cosine_steps":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs * steps_per_epoch)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs * steps_per_epoch,
+                                                          eta_min=s.eta_min)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 
 def _autocast(s: TrainSettings, device: torch.device):
-    if s.amp and device.type == "cuda":
+    if s.amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -143,7 +147,8 @@ def evaluate_task(model: nn.Module, task: Task, dataset: Dataset, s: TrainSettin
             count += len(x)
     keys = sorted(sums)
     totals = distributed.all_reduce_sum(torch.stack([sums[k] for k in keys] + [count]), ctx)
-    return {k: (totals[i] / totals[-1]).item() for i, k in enumerate(keys)}
+    averages = {k: (totals[i] / totals[-1]).item() for i, k in enumerate(keys)}
+    return task.summarise(averages) if hasattr(task, "summarise") else averages
 
 
 def fit(

@@ -5,16 +5,31 @@ import torch
 import torch.nn as nn
 
 from ..engine.predict import classes_of
+from ..properties import Property
 
 
-def compare_logits(clean: torch.Tensor, altered: torch.Tensor, a: float) -> dict[str, float]:
-    """Prediction mismatch (%), mean/max |logit error|, and the same after dividing altered logits by a.
 
-    For SEqSI the logits scale by a, so the raw error is expected to grow with a while the
-    mismatch stays 0 and the rescaled error stays at rounding level.
+def undo(altered: torch.Tensor, a: float, b: float, promise: Property | None) -> torch.Tensor:
+    """The altered logits mapped back by the inverse of what the mode promises: (f - b) / a for
+    AffEq, f / a for SEqSI and SEq, f for invariant modes. A model that promises nothing (Standard)
+    gets SEqSI's f / a, so that its column is comparable with SEqSI's."""
+    if promise is None:
+        return altered / a
+    if promise.adds_shift:
+        altered = altered - b
+    factor = {"none": 1.0, "a": a, "|a|": abs(a)}[promise.scale]
+    return altered / factor
+
+
+def compare_logits(clean: torch.Tensor, altered: torch.Tensor, a: float, b: float = 0.0,
+                   promise: Property | None = None) -> dict[str, float]:
+    """Prediction mismatch (%), mean/max |logit error|, and the same after undoing the promised map.
+
+    For SEqSI the logits scale by a (for AffEq they become a f + b), so the raw error is expected to
+    grow with a while the mismatch stays 0 and the rescaled error stays at rounding level.
     """
     raw = (altered - clean).abs()
-    rescaled = (altered / a - clean).abs()
+    rescaled = (undo(altered, a, b, promise) - clean).abs()
     return {
         # a row with non-finite logits has no class (seqsi.engine.predict), so it counts as a mismatch
         "mismatch_pct": 100.0 * ((classes_of(altered)[0] != classes_of(clean)[0]) | (classes_of(altered)[0] < 0))
@@ -28,8 +43,14 @@ def compare_logits(clean: torch.Tensor, altered: torch.Tensor, a: float) -> dict
 
 @torch.no_grad()
 def invariance_table(model: nn.Module, images: torch.Tensor, cases, dtype: torch.dtype = torch.float32,
-                     batch_size: int = 512, device: str | torch.device = "cpu") -> list[dict]:
-    """One row per (a, b) case over the whole image set: compare_logits of f(x) vs f(a x + b)."""
+                     batch_size: int = 512, device: str | torch.device = "cpu",
+                     promise: Property | None = None) -> list[dict]:
+    """One row per (a, b) case over the whole image set: compare_logits of f(x) vs f(a x + b).
+
+    `promise`: what the model guarantees (default: the property of its mode, from build_model).
+    """
+    if promise is None and getattr(model, "seqsi_mode", None) is not None:
+        promise = model.seqsi_mode.property
     model = model.to(device=device, dtype=dtype).eval()
 
     def logits(a: float, b: float) -> torch.Tensor:
@@ -38,5 +59,6 @@ def invariance_table(model: nn.Module, images: torch.Tensor, cases, dtype: torch
         return torch.cat(parts)
 
     clean = logits(1.0, 0.0)
-    return [{"a": a, "b": b, "dtype": str(dtype).removeprefix("torch."), **compare_logits(clean, logits(a, b), a)}
+    return [{"a": a, "b": b, "dtype": str(dtype).removeprefix("torch."),
+             **compare_logits(clean, logits(a, b), a, b, promise)}
             for a, b in cases]

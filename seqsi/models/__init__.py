@@ -16,7 +16,7 @@ MODELS: dict[str, tuple[type[nn.Module], dict[str, Any]]] = {
     "resnet18": (
         ResNet,
         dict(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), strides=(1, 2, 2, 2), negative_slope=0.1,
-             shortcut_kernel=3, norm="auto", in_channels=1, num_classes=6),
+             shortcut_kernel=3, norm="auto", in_channels=1, num_classes=6, conv_bias=False),
     ),
     "drunet": (UNet, dict(widths=(64, 128, 256, 512), blocks=4)),
 }

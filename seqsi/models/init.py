@@ -1,9 +1,14 @@
-"""Weight initialisation for networks without normalisation layers.
+"""Weight initialisation: PyTorch's default (the paper's, in every suite) or He.
 
-PyTorch's default conv init shrinks the signal about 3x per layer; with no norm to undo
-it, the logits of a deep bias-free network start near 0 and training stalls. He init
-keeps the variance through conv + (leaky) ReLU; each residual branch's last conv is then
-scaled by 1/sqrt(number of residual blocks) so that the sums do not double the variance
+``default`` keeps what each layer's own reset gives: kaiming_uniform(a=sqrt(5)) on the weight,
+i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), std 1/sqrt(3 fan_in). The paper's code never
+re-initialises, so every paper preset uses it.
+
+``he`` is our option for networks without normalisation layers: the default shrinks the
+signal about 3x per conv, so the logits of a deep bias-free network start near 0 and a
+short run can stall on the initial plateau. He init (kaiming_normal, std sqrt(2/fan_in) for
+ReLU) keeps the variance through conv + (leaky) ReLU; each residual branch's last conv is
+then scaled by 1/sqrt(number of residual blocks) so that the sums do not double the variance
 block after block.
 """
 from __future__ import annotations
@@ -13,6 +18,14 @@ import math
 import torch.nn as nn
 
 from ..nn.constrained import ConstrainedConv
+
+INITS = ("default", "he")
+
+
+def check_init(init: str) -> str:
+    if init not in INITS:
+        raise ValueError(f"model.init must be one of {INITS}; got {init!r}")
+    return init
 
 
 def he_init(model: nn.Module, negative_slope: float = 0.0) -> None:
@@ -29,3 +42,10 @@ def scale_branches(branch_ends: list[nn.Module]) -> None:
     factor = 1.0 / math.sqrt(max(1, len(branch_ends)))
     for conv in branch_ends:
         conv.weight.data.mul_(factor)
+
+
+def initialise(model: nn.Module, init: str, negative_slope: float, branch_ends: list[nn.Module]) -> None:
+    """Apply `init` ("default": leave PyTorch's init alone; "he": he_init + scale_branches)."""
+    if check_init(init) == "he":
+        he_init(model, negative_slope)
+        scale_branches(branch_ends)

@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..nn.modes import Mode
 from ..nn.nd import adaptive_avg_pool_cls, check_dims, dropout_cls
-from .init import he_init, scale_branches
+from .init import check_init, initialise
 
 
 class BasicBlock(nn.Module):
@@ -20,19 +20,19 @@ class BasicBlock(nn.Module):
 
     def __init__(
         self, mode: Mode, dims: int, in_channels: int, out_channels: int, stride: int, *,
-        norm: str, stage: int, dropout: float, negative_slope: float, shortcut_kernel: int,
+        norm: str, stage: int, dropout: float, negative_slope: float, shortcut_kernel: int, conv_bias: bool,
     ) -> None:
         super().__init__()
-        self.conv1 = mode.conv(dims, in_channels, out_channels, 3, stride=stride)
+        self.conv1 = mode.conv(dims, in_channels, out_channels, 3, stride=stride, bias=conv_bias)
         self.norm1 = mode.norm(norm, dims, out_channels, stage)
         self.act1 = mode.activation(out_channels, negative_slope)
         self.drop1 = dropout_cls(dims)(dropout) if dropout else nn.Identity()
-        self.conv2 = mode.conv(dims, out_channels, out_channels, 3)
+        self.conv2 = mode.conv(dims, out_channels, out_channels, 3, bias=conv_bias)
         self.norm2 = mode.norm(norm, dims, out_channels, stage)
         self.drop2 = dropout_cls(dims)(dropout) if dropout else nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
-                mode.conv(dims, in_channels, out_channels, shortcut_kernel, stride=stride),
+                mode.conv(dims, in_channels, out_channels, shortcut_kernel, stride=stride, bias=conv_bias),
                 mode.norm(norm, dims, out_channels, stage),
             )
         else:
@@ -47,6 +47,13 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
+    """stem -> stages of basic blocks -> global average pool -> the mode's linear head.
+
+    `conv_bias=False` makes every convolution bias-free even in modes with biases (the
+    paper's 3D ResNet; its linear head keeps the mode's bias). `init`: "default" (PyTorch's,
+    as the paper) or "he" (seqsi.models.init).
+    """
+
     def __init__(
         self,
         mode: Mode,
@@ -61,13 +68,16 @@ class ResNet(nn.Module):
         dropout: float = 0.0,
         negative_slope: float = 0.0,
         shortcut_kernel: int = 1,
+        conv_bias: bool = True,
+        init: str = "default",
     ) -> None:
         super().__init__()
         check_dims(dims)
+        check_init(init)
         if not len(widths) == len(blocks) == len(strides):
             raise ValueError(f"widths, blocks and strides need one entry per stage; got {widths}, {blocks}, {strides}")
         self.stem = nn.Sequential(
-            mode.conv(dims, in_channels, widths[0], stem_kernel, stem=True),
+            mode.conv(dims, in_channels, widths[0], stem_kernel, stem=True, bias=conv_bias),
             mode.norm(norm, dims, widths[0], stage=0),
             mode.activation(widths[0], negative_slope),
         )
@@ -78,14 +88,14 @@ class ResNet(nn.Module):
                 layers.append(BasicBlock(
                     mode, dims, channels, width, stride if i == 0 else 1, norm=norm, stage=stage,
                     dropout=dropout, negative_slope=negative_slope, shortcut_kernel=shortcut_kernel,
+                    conv_bias=conv_bias,
                 ))
                 channels = width
             stages.append(nn.Sequential(*layers))
         self.stages = nn.Sequential(*stages)
         self.pool = adaptive_avg_pool_cls(dims)(1)
         self.head = mode.linear(channels, num_classes)
-        he_init(self, negative_slope)
-        scale_branches([m.conv2 for m in self.modules() if isinstance(m, BasicBlock)])
+        initialise(self, init, negative_slope, [m.conv2 for m in self.modules() if isinstance(m, BasicBlock)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(x))

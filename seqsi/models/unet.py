@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..nn.modes import Mode
 from ..nn.nd import check_dims
-from .init import he_init, scale_branches
+from .init import check_init, initialise
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -64,9 +64,11 @@ class UNet(nn.Module):
         blocks: int = 4,
         negative_slope: float = 0.0,
         post_activation: bool = False,
+        init: str = "default",
     ) -> None:
         super().__init__()
         check_dims(dims)
+        check_init(init)
         if len(widths) < 2:
             raise ValueError(f"UNet needs at least two widths (one down step); got {widths}")
         self.levels = len(widths) - 1
@@ -85,8 +87,7 @@ class UNet(nn.Module):
         )
         self.skips = nn.ModuleList(mode.merge(bounded=False) for _ in range(self.levels + 1))
         self.tail = mode.conv(dims, widths[0], out_channels, 3)
-        he_init(self, negative_slope)
-        scale_branches([m.conv2 for m in self.modules() if isinstance(m, ResBlock)])
+        initialise(self, init, negative_slope, [m.conv2 for m in self.modules() if isinstance(m, ResBlock)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[2:]

@@ -78,8 +78,12 @@ class Mode:
         dilation=1,
         groups: int = 1,
         stem: bool = False,
+        bias: bool = True,
     ) -> nn.Module:
-        """A convolution of this mode; `stem=True` for the first layer that sees the image."""
+        """A convolution of this mode; `stem=True` for the first layer that sees the image.
+
+        `bias=False` drops the bias even in a mode that has one (the paper's 3D ResNet).
+        """
         check_dims(dims)
         kernel_sum = self.stem_kernel_sum if stem else self.body_kernel_sum
         if kernel_sum is not None:
@@ -90,7 +94,8 @@ class Mode:
         k, d = ntuple(kernel_size, dims, "kernel_size"), ntuple(dilation, dims, "dilation")
         pad = same_padding(k, d) if padding == "same" else padding
         return conv_cls(dims)(
-            in_channels, out_channels, k, stride=stride, padding=pad, dilation=d, groups=groups, bias=self.bias
+            in_channels, out_channels, k, stride=stride, padding=pad, dilation=d, groups=groups,
+            bias=self.bias and bias,
         )
 
     def downsample(self, dims: int, in_channels: int, out_channels: int) -> nn.Module:

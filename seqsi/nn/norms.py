@@ -6,6 +6,10 @@
 - instance / layer / group: divide by the feature's own spread, so everything after
   them becomes scale-INVARIANT (argmax survives, equivariance of the output does not);
 - mix: instance norm in the stem and first stage, batch norm after (the paper's variant).
+
+As the paper's get_norm_layer: instance norm (``nn.InstanceNorm2d(C)``) and group norm (32
+groups, else the largest power of two that divides C) have no affine parameters; batch and
+layer norm (GroupNorm(1, C)) keep theirs.
 """
 from __future__ import annotations
 
@@ -32,10 +36,8 @@ def make_norm(kind: str, dims: int, channels: int, stage: int = 0, groups: int =
     if kind == "batch":
         return batch_norm_cls(dims)(channels)
     if kind == "instance":
-        return instance_norm_cls(dims)(channels, affine=True)
+        return instance_norm_cls(dims)(channels)  # affine=False, track_running_stats=False
     if kind == "layer":
         return nn.GroupNorm(1, channels)
-    g = min(groups, channels)
-    while channels % g:
-        g -= 1
-    return nn.GroupNorm(g, channels)
+    g = groups if channels % groups == 0 else next((p for p in (16, 8, 4, 2) if channels % p == 0), 1)
+    return nn.GroupNorm(g, channels, affine=False)  # the paper's "group": no affine parameters

@@ -25,7 +25,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   DEFAULT_OUT=runs/czi_quick
   QUICK_DATA=data/czi_quick
   if [ -z "${DATA:-}" ] && [ ! -f "$QUICK_DATA/patches/prepare.json" ]; then
-    "$PYTHON" generate_synthetic.py --out "$QUICK_DATA/raw" --preset quick --n-tomograms 12 --seed 0 --quiet
+    "$PYTHON" generate_synthetic.py --out "$QUICK_DATA/raw" --preset quick --n-tomograms 14 --seed 0 --quiet
     "$PYTHON" prepare_classification_data.py --data-root "$QUICK_DATA/raw" --out "$QUICK_DATA/patches" \
       --patch-size 24 --quiet
   fi

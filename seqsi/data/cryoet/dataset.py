@@ -45,14 +45,17 @@ def center_crop_or_pad(volume: np.ndarray, size) -> np.ndarray:
 
 
 def augment(volume: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random 90-degree rotation in the (z, x) or (z, y) plane, then a flip on one random axis half the time.
+    """The paper's training augmentation: with p = 0.5 a quarter turn k in {1, 2, 3} in the (z, x)
+    or (z, y) plane (z, the beam axis, is never turned into the slab), then with p = 0.5 a flip
+    on one of the three axes.
 
-    Quarter turns are drawn only when the plane is square, so the shape never changes.
+    A plane that is not square only takes k = 2, so that the shape never changes (the paper's
+    patches are cubes).
     """
-    plane = ((0, 2), (0, 1))[rng.integers(2)]
-    square = volume.shape[plane[0]] == volume.shape[plane[1]]
-    turns = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
-    volume = np.rot90(volume, turns, axes=plane)
+    if rng.random() < 0.5:
+        plane = ((0, 2), (0, 1))[rng.integers(2)]
+        square = volume.shape[plane[0]] == volume.shape[plane[1]]
+        volume = np.rot90(volume, int(rng.integers(1, 4)) if square else 2, axes=plane)
     if rng.random() < 0.5:
         volume = np.flip(volume, axis=int(rng.integers(volume.ndim)))
     return volume

@@ -33,20 +33,28 @@ METADATA_COLUMNS = [
 
 def split_runs(runs: Sequence[str], *, seed: int = 42, val_fraction: float = 0.05,
                test_fraction: float = 0.15) -> dict[str, list[str]]:
-    """Seeded split of tomograms into train/val/test, at least one tomogram in each."""
+    """Seeded split of tomograms into train/val/test, exactly the paper's rule.
+
+    The sorted run names are shuffled by numpy's legacy Mersenne twister (what the paper's
+    ``np.random.seed(seed); np.random.shuffle(runs)`` does, here without touching the global
+    state); val and test get int(fraction * n) runs floored, at least one each, and the shuffled
+    list is cut train | val | test. Each returned list is sorted.
+    """
     runs = sorted(set(runs))
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"split fractions must be in [0, 1) with a sum < 1, got val {val_fraction}, test {test_fraction}")
-    n_val = max(1, round(val_fraction * len(runs)))
-    n_test = max(1, round(test_fraction * len(runs)))
-    if len(runs) - n_val - n_test < 1:
+    n_val = max(1, int(len(runs) * val_fraction))
+    n_test = max(1, int(len(runs) * test_fraction))
+    n_train = len(runs) - n_val - n_test
+    if n_train < 1:
         raise ValueError(f"{len(runs)} tomograms cannot be split into train/val/test with at least one each: "
                          f"need at least {n_val + n_test + 1}")
-    order = [runs[i] for i in np.random.default_rng(seed).permutation(len(runs))]
+    order = list(runs)
+    np.random.RandomState(seed).shuffle(order)
     return {
-        "val": sorted(order[:n_val]),
-        "test": sorted(order[n_val:n_val + n_test]),
-        "train": sorted(order[n_val + n_test:]),
+        "train": sorted(order[:n_train]),
+        "val": sorted(order[n_train:n_train + n_val]),
+        "test": sorted(order[n_train + n_val:]),
     }
 
 
@@ -167,7 +175,13 @@ def prepare_classification_data(
     for r in runs:
         if not r.tomograms:
             warnings.warn(f"run {r.name}: none of the types {tomo_types} found; run left out", stacklevel=2)
-    splits = split_runs([r.name for r in usable], seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    # As the paper: the split is drawn over the runs that have at least one pick, whatever their tomograms.
+    picked = [r.name for r in runs if r.picks_dir is not None and read_picks(r.picks_dir, 1.0, classes)[0]]
+    try:
+        splits = split_runs(picked, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    except ValueError as err:
+        raise ValueError(f"{data_root}: {len(picked)} of the {len(runs)} runs have picks (the split is drawn "
+                         f"over those): {err}") from None
     split_of = {run: split for split, names in splits.items() for run in names}
 
     rows = {t: {s: [] for s in SPLITS} for t in tomo_types}
@@ -178,16 +192,16 @@ def prepare_classification_data(
     missing_chunks: dict[str, dict[str, int]] = {}  # "<run>/<type>" -> {chunk key: patches left out}
     with atomic_dir(out) as tmp:
         for run in tqdm(usable, desc="tomograms", unit="run", disable=not progress):
+            if run.name not in split_of:
+                warnings.warn(f"run {run.name}: no picks; it contributes no patches and is in no split", stacklevel=2)
+                if run.picks_dir is None:
+                    absent_picks[run.name] = list(classes)
+                continue
             split = split_of[run.name]
-            if run.picks_dir is None:
-                warnings.warn(f"run {run.name}: no Picks folder; it contributes no patches", stacklevel=2)
-                absent_picks[run.name] = list(classes)
             for t in tomo_types:
                 if t not in run.tomograms:
                     warnings.warn(f"run {run.name}: no {t} tomogram; skipped for this type", stacklevel=2)
                     missing_types[t].append(run.name)
-                    continue
-                if run.picks_dir is None:
                     continue
                 absent, n_outside, spacing = _cut_patches(
                     run, t, tmp / t / split, size, voxel_size, classes, max_in_memory_bytes, rows[t][split],
