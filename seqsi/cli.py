@@ -13,6 +13,7 @@ COMMANDS = {
     "certify": ("seqsi.invariance.certify", "audit a model layer by layer for its photometric guarantee"),
     "gallery": ("seqsi.photometric.gallery", "PNG of an image or volume under every corruption of a suite"),
     "demo": ("seqsi.demo", "the paper's comparison in miniature on embedded real data"),
+    "sweep": ("seqsi.sweep.cli", "plan and run an experiment's run matrix, locally in parallel or as a SLURM array"),
 }
 
 
