@@ -160,7 +160,8 @@ def pending(matrix: Matrix) -> list[Run]:
 def local(matrix: Matrix, args) -> int:
     from .local import run_local, slot_envs, visible_gpus
 
-    if not args.no_prepare and (rc := prepare(matrix, args)):
+    todo = pending(matrix)
+    if todo and not args.no_prepare and (rc := prepare(matrix, args)):
         return rc
     if args.gpus == "none":
         gpus = []
@@ -170,7 +171,6 @@ def local(matrix: Matrix, args) -> int:
         gpus = [g.strip() for g in args.gpus.split(",") if g.strip()]
     jobs = args.jobs or max(1, len(gpus) // args.gpus_per_run)
     slots = slot_envs(jobs, gpus, args.gpus_per_run, args.threads, os.environ)
-    todo = pending(matrix)
     print(f"{counts_line(matrix, states(matrix))}; {len(todo)} to run, {jobs} at a time "
           f"({'GPUs ' + ', '.join(s['CUDA_VISIBLE_DEVICES'] for s in slots) if gpus else 'CPU'}, "
           f"{slots[0]['OMP_NUM_THREADS']} thread(s) each); logs: <run folder>/sweep.log", flush=True)
@@ -193,9 +193,9 @@ def local(matrix: Matrix, args) -> int:
 def slurm(matrix: Matrix, args) -> int:
     from .slurm import SlurmOptions, submit, write_sbatch
 
-    if not args.no_prepare and (rc := prepare(matrix, args)):
-        return rc
     todo = pending(matrix)
+    if todo and not args.no_prepare and (rc := prepare(matrix, args)):
+        return rc
     if not todo:
         print(f"{counts_line(matrix, states(matrix))}; nothing to submit")
         return 0

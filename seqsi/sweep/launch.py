@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .state import HEARTBEAT_S, LOG, heartbeat, mark_ended, mark_started
+from .state import HEARTBEAT_S, LOG, LOG_MARK, heartbeat, mark_ended, mark_started
 
 STOP_GRACE_S = 60.0
 
@@ -24,7 +24,7 @@ class Launched:
         self.log = open(self.run_dir / LOG, "ab")
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         extra = "".join(f" {k}={v}" for k, v in where.items())
-        self.log.write(f"==== {stamp} sweep start{extra}: {subprocess.list2cmdline(command)}\n".encode())
+        self.log.write(f"{LOG_MARK}{stamp} sweep start{extra}: {subprocess.list2cmdline(command)}\n".encode())
         self.log.flush()
         mark_started(self.run_dir, command, **where)
         self.proc = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=self.log, stderr=subprocess.STDOUT,
@@ -55,7 +55,7 @@ class Launched:
     def _finish(self, rc: int) -> None:
         self.returncode = rc
         mark_ended(self.run_dir, rc, stopped=self.stopped)
-        self.log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} sweep end: "
+        self.log.write(f"{LOG_MARK}{time.strftime('%Y-%m-%d %H:%M:%S')} sweep end: "
                        f"{'stopped, ' if self.stopped else ''}exit code {rc}\n".encode())
         self.log.close()
 

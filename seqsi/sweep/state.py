@@ -21,6 +21,7 @@ RESULTS = "results.csv"     # the experiments' finished-run marker (seqsi.engine
 CHECKPOINT = "last.pt"
 LOG = "sweep.log"
 STATUS = "sweep.json"
+LOG_MARK = "==== "          # the launcher's own lines in the log (start, end)
 HEARTBEAT_S = 10.0
 STALE_S = 60.0               # a "running" run silent for longer died without a word (node lost, SIGKILL)
 STATES = ("done", "running", "failed", "partial", "missing")
@@ -61,7 +62,8 @@ def mark_ended(run_dir: Path, returncode: int, stopped: bool) -> None:
 
 
 def last_line(run_dir: Path, limit: int = 200) -> str:
-    """The log's last non-empty line (tqdm's carriage returns split lines too)."""
+    """The run's last non-empty output line (not the sweep's own ==== lines; tqdm's carriage
+    returns split lines too)."""
     try:
         with open(Path(run_dir) / LOG, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -69,7 +71,8 @@ def last_line(run_dir: Path, limit: int = 200) -> str:
             tail = f.read().decode("utf-8", "replace")
     except OSError:
         return ""
-    lines = [line.strip() for line in tail.replace("\r", "\n").splitlines() if line.strip()]
+    lines = [line.strip() for line in tail.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith(LOG_MARK)]
     return lines[-1][:limit] if lines else ""
 
 
