@@ -73,10 +73,11 @@ def sbatch_script(matrix: Matrix, runs: Sequence[Run], opts: SlurmOptions, pytho
     if opts.gpus:
         directives.append(f"--gres=gpu:{opts.gpus}")
     directives += opts.sbatch_args
-    launch = " ".join(a if a.startswith("$") else shlex.quote(a) for a in launcher(opts))
+    launch = " ".join('"$PYTHON"' if a == "$PYTHON" else shlex.quote(a) for a in launcher(opts))
     lines = [
         "#!/bin/bash",
-        f"# {len(runs)} runs of the {matrix.name} sweep, one array task each; written by `seqsi sweep slurm`",
+        f"# {len(runs)} run{'s' if len(runs) > 1 else ''} of the {matrix.name} sweep, one array task each; "
+        "written by `seqsi sweep slurm`",
         f"# on {time.strftime('%Y-%m-%d %H:%M')}. Edit freely (modules, partition, ...) and submit with",
         f"#   sbatch {matrix.sweep_dir.resolve() / SCRIPT}",
         "# Every train.py has --skip_done: a requeued or resubmitted task skips a finished run and",
