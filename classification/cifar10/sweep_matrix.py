@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 SEEDS = (5, 7, 42, 137, 181)
 MODES = ("standard", "se", "seqsi_avg", "affeq_avg")
 TELESCOPIC = ("seqsi_telescopic", "affeq_telescopic")
+DATA = "data/cifar10"  # configs/cifar10.yaml's data.root
 # variant folder name (cifar.variant_name) -> train.py flags, in the paper's order (run_training.sh)
 VARIANTS = {
     "base": (),
@@ -62,6 +63,11 @@ def matrix(env) -> Matrix:
     for seed in seeds:
         runs += [run(mode, seed, variant) for mode in modes for variant in variants]
         runs += [run(mode, seed, "base") for mode in telescopic]
+    prepare = []
+    if dataset == "cifar10" and "--data_path" not in extra:
+        # fetched once before the runs: parallel runs (SLURM tasks) must not all download it at once
+        prepare = [Step(("-c", f"from seqsi.data.classification import load_cifar10; load_cifar10({DATA!r})"),
+                        skip_if=f"{DATA}/cifar-10-batches-py")]
     tables = [Step(("evaluate_invariance.py", out, "--skip_done")),
               Step(("generate_res_table.py", out, "--seeds", *map(str, seeds)))]
-    return Matrix(f"cifar10-{dataset}", HERE, out, runs, tables=tables)
+    return Matrix(f"cifar10-{dataset}", HERE, out, runs, prepare=prepare, tables=tables)
