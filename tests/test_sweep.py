@@ -37,6 +37,12 @@ def flags_of(run):
 
 
 def test_paper_matrices_have_the_paper_runs():
+    from seqsi.engine.config import load_config
+
+    cifar_matrix = load_matrix(CIFAR, {})
+    data_root = load_config(CIFAR / "configs" / "cifar10.yaml")["data"]["root"]
+    assert cifar_matrix.prepare[0].skip_if == f"{data_root}/cifar-10-batches-py"  # fetched once, where runs read it
+    assert load_matrix(CIFAR, {"DATASET": "digits"}).prepare == []
     sizes = {CIFAR: 190, CZI: 40, LOC2D: 8, LOC3D: 80}
     for folder, size in sizes.items():
         m = load_matrix(folder, {})
@@ -83,6 +89,8 @@ def test_bad_variables_are_named():
         load_matrix(LOC3D, {"GROUPS_": "none aff"})
     with pytest.raises(FileNotFoundError, match="sweep_matrix.py"):
         load_matrix(ROOT / "docs", {})
+    with pytest.raises(ValueError, match="not an experiment folder"):
+        load_matrix("no_such_matrix_module", {})
 
 
 def test_run_folders_are_those_train_py_picks_by_itself():

@@ -115,7 +115,11 @@ def load_matrix(spec: str | Path, env: Mapping[str, str]) -> Matrix:
     import its experiment's own modules (cifar.py, loc2d.py ...)."""
     path = _module_file(spec)
     if path is None:
-        module = importlib.import_module(str(spec))
+        try:
+            module = importlib.import_module(str(spec))
+        except ImportError as err:
+            raise ValueError(f"matrix {spec!r}: not an experiment folder (with {MATRIX_FILE}), a .py file, nor an "
+                             f"importable module ({err})") from None
         folder = None
     else:
         path = path.resolve()
