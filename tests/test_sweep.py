@@ -262,8 +262,10 @@ def test_local_runs_n_at_a_time_with_a_gpu_each_then_the_tables(tmp_path, sweep)
     for seed in range(4):
         log = (toy / "runs" / f"seed{seed}" / LOG).read_text()
         assert "sweep start" in log and "exit code 0" in log
-    again = sweep("plan", toy)  # the folders alone say they are done; a rerun starts nothing
+    again = sweep("plan", toy, "--write", tmp_path / "plan.tsv")  # the folders alone say they are done
     assert "4 done, 0 partial, 0 missing" in again.stdout
+    rows = (tmp_path / "plan.tsv").read_text().splitlines()
+    assert rows[0] == "state\tfolder\tcommand" and rows[1].startswith("done\truns/seed0\ttrain.py --run_dir")
     assert "0 to run" in sweep("local", toy, "--jobs", "2", "--gpus", "none").stdout
 
 
