@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.experiment import RESULTS  # the experiments' finished-run marker
 from ..io import write_json
 
-RESULTS = "results.csv"     # the experiments' finished-run marker (seqsi.engine.experiment.RESULTS)
 CHECKPOINT = "last.pt"
 LOG = "sweep.log"
 STATUS = "sweep.json"
