@@ -69,7 +69,7 @@ def test_slurm_array_cancel_resubmit_resume_and_tables_identical_to_local(slurm_
     assert 1 <= len(stopped_at) < EPOCHS
     assert [state_of(r).state for r in runs[1:]] == ["done", "done"]
     status = sweep(capsys, "status", CIFAR)
-    assert f"partial  {victim}  stopped" in status and "2 done, 0 running, 0 failed, 1 partial" in status
+    assert f"partial  {victim}  stopped" in status and "2 done, 1 partial, 0 missing" in status
 
     out = sweep(capsys, "slurm", CIFAR, "--cpus", "1")  # resubmit: only the unfinished run
     assert re.search(r"submitted job \d+: 1 tasks", out), out
