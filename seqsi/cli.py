@@ -18,6 +18,7 @@ COMMANDS = {
     "predict": ("seqsi.prediction.cli", "detect objects in (or classify) your own images with a trained or shipped model"),
     "invariance": ("seqsi.prediction.invariance", "do detections move under a*x + b? any run, your own images"),
     "split-volume": ("seqsi.prediction.split", "cut one labelled volume into train/val/test blocks"),
+    "sweep": ("seqsi.sweep.cli", "plan and run an experiment's run matrix, locally in parallel or as a SLURM array"),
 }
 
 
