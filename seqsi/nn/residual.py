@@ -29,5 +29,5 @@ class ConvexSum(nn.Module):
         return torch.sigmoid(self.logit)
 
     def forward(self, skip: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-        alpha = self.alpha.to(skip.dtype)
-        return alpha * skip + (1 - alpha) * branch
+        # branch + alpha*(skip - branch) in one kernel (three, with two temporaries, as written above)
+        return torch.lerp(branch, skip, self.alpha.to(skip.dtype))
