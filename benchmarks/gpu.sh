@@ -11,10 +11,14 @@
 #      with peak memory and step time (benchmarks/memory.py --scale paper): CIFAR ResNet 128 x 32^2,
 #      CZI ResNet3D 8 x 64^3, 2D UNet 64 x 128^2, 3D UNet 4 x 90^3 (a failure to fit is printed);
 #   3. the cost of the clean + 13 corrupted CIFAR-10 test sets at 10,000 images (benchmarks/evaluation.py).
-# Set PYTHON to choose the interpreter, PAPER_REPO to add the paper's models to stage 2.
+# Set PYTHON to choose the interpreter (default .venv/bin/python, else python3), PAPER_REPO to add the paper's models to stage 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
+if [ -n "${PYTHON:-}" ]; then PY=$PYTHON; elif [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "gpu.sh: $PY cannot import torch; set PYTHON to an interpreter with the project installed" >&2
+    exit 2
+fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 DEVICE=cuda
 TINY=0
