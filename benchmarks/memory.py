@@ -29,10 +29,10 @@ from paper_models import NETWORKS, example, loss_fn, paper_model
 
 # network -> {scale: (batch, size)}; "paper" is each experiment's training batch and crop
 SCALES = {
-    "cifar": {"paper": (128, 32), "cpu": (128, 32), "tiny": (4, 32)},
-    "czi": {"paper": (8, 64), "cpu": (1, 32), "tiny": (1, 16)},
+    "cifar": {"paper": (128, 32), "cpu": (32, 32), "tiny": (4, 32)},
+    "czi": {"paper": (8, 64), "cpu": (1, 24), "tiny": (1, 16)},
     "unet2d": {"paper": (64, 128), "cpu": (2, 64), "tiny": (1, 32)},
-    "unet3d": {"paper": (4, 90), "cpu": (1, 32), "tiny": (1, 16)},
+    "unet3d": {"paper": (4, 90), "cpu": (1, 24), "tiny": (1, 16)},
 }
 MODES = ("standard", "seq", "seqsi", "affeq")
 PAPER_REPORTED = "paper's cost table: SEqSI 0.44 GB, AffEq 1.26 GB"
