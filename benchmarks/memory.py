@@ -38,9 +38,10 @@ MODES = ("standard", "seq", "seqsi", "affeq")
 PAPER_REPORTED = "paper's cost table: SEqSI 0.44 GB, AffEq 1.26 GB"
 
 
-def paper_mode(net, mode: str) -> str | None:
-    """The paper's mode for our `mode` on `net` (its UNets only have the telescopic forms)."""
-    return net.modes.get(mode) or net.modes.get(f"{mode}_telescopic")
+def counterpart(net, mode: str) -> str | None:
+    """Our mode whose paper counterpart stands for `mode` on `net` (the paper's UNets only have
+    telescopic kernels; the reparametrisation does not change the memory), or None."""
+    return next((m for m in (mode, f"{mode}_telescopic") if m in net.modes), None)
 
 
 def rss_now() -> int:
@@ -54,7 +55,7 @@ def one_case(name: str, mode: str, side: str, scale: str, device: torch.device, 
     net = NETWORKS[name]
     batch, size = SCALES[name][scale]
     torch.manual_seed(0)
-    model = (paper_model(paper_repo, net, paper_mode(net, mode)) if side == "paper" else net.ours(mode))
+    model = paper_model(paper_repo, net, counterpart(net, mode)) if side == "paper" else net.ours(mode)
     model = model.to(device).train()
     x, y = example(net, batch, size, device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -129,7 +130,7 @@ def main() -> None:
         net = NETWORKS[name]
         for mode in args.modes:
             for side in sides:
-                if side == "paper" and paper_mode(net, mode) is None:
+                if side == "paper" and counterpart(net, mode) is None:
                     continue
                 if device.type == "cpu":
                     r = run_cpu_case(args, name, mode, side)

@@ -118,7 +118,7 @@ def copy_paper_weights(paper: nn.Module, ours: nn.Module, net: Network) -> None:
     if len(alphas) != len(merges):
         raise ValueError(f"{net.name}: {len(alphas)} convex sums in the paper's model, {len(merges)} in ours")
     skips = set()
-    if net.task == "map":  # our UNet's encoder-decoder merges: the last len(widths) ConvexSums
+    if net.task == "map":  # our UNet's encoder-decoder merges weight the encoder feature
         skips = {id(m) for m in ours.skips}
     for merge, value in zip(merges, alphas):
         _set_alpha(merge, 1 - value if id(merge) in skips else value)
