@@ -48,19 +48,19 @@ def machine(device: torch.device) -> str:
 class Side:
     """One model with its optimizer, timed on the same input as the other side."""
 
-    def __init__(self, model, net, x, y, device):
-        self.model, self.x, self.y, self.device = model.to(device), x, y, device
+    def __init__(self, model, net, x, y, device, clock=time.perf_counter):
+        self.model, self.x, self.y, self.device, self.clock = model.to(device), x, y, device, clock
         self.opt = torch.optim.SGD(self.model.parameters(), lr=1e-3, momentum=0.9)
         self.loss = loss_fn(net)
 
     def _timed(self, fn) -> float:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start = self.clock()
         fn()
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        return time.perf_counter() - start
+        return self.clock() - start
 
     def forward(self) -> float:
         def run():
@@ -90,8 +90,8 @@ def bench_network(name: str, args, device) -> bool:
             verdicts[mode] = check_equal(args.paper_repo, net, mode)
             paper = paper_model(args.paper_repo, net, mode)
             copy_paper_weights(paper, ours, net)
-            sides[mode, "paper"] = Side(paper, net, x, y, device)
-        sides[mode, "ours"] = Side(ours, net, x, y, device)
+            sides[mode, "paper"] = Side(paper, net, x, y, device, args.clock_fn)
+        sides[mode, "ours"] = Side(ours, net, x, y, device, args.clock_fn)
     names = ["ours", "paper"] if args.paper_repo else ["ours"]
     times = {(mode, who, kind): [] for mode in modes for who in names for kind in ("forward", "train")}
     load = os.getloadavg()[0]
@@ -153,13 +153,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: process CPU time, with --threads 1 steadier than wall time on a busy machine")
+    parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply the CIFAR batch (quicker looks)")
     args = parser.parse_args()
+    args.clock_fn = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.batch_scale != 1.0:
+        INPUTS["cifar"] = (max(1, round(INPUTS["cifar"][0] * args.batch_scale)), INPUTS["cifar"][1])
     if args.paper_repo and not os.path.isdir(args.paper_repo):
         parser.error(f"--paper-repo {args.paper_repo}: not a folder")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"machine: {machine(device)}")
+    print(f"machine: {machine(device)}; {args.clock} clock")
     ok = True
     for name in args.networks:
         ok &= bench_network(name, args, device)
