@@ -7,7 +7,8 @@ the median over repeats. Targets (issue 2): SEqSI/standard >= 0.95 for a train s
 >= 0.98 for the eval forward pass.
 
     python benchmarks/overhead.py                 # paper network, CPU
-    python benchmarks/overhead.py --device cuda   # on a GPU
+    python benchmarks/overhead.py --device cuda   # on a GPU (adds each mode's peak train-step memory)
+    python benchmarks/overhead.py --device cuda --dtype bf16   # under bf16 autocast
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=list(MODES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--widths", type=int, nargs=3, default=(64, 128, 256), help="smaller for a quick look")
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="bf16: torch.autocast")
     args = parser.parse_args()
     # canonical names (aliases such as ordinary or seqsi_avg welcome), Standard always measured
     args.modes = list(dict.fromkeys(["standard", *(get_mode(m).name for m in args.modes)]))
@@ -58,17 +60,28 @@ def main() -> None:
     x = torch.rand(args.batch, 3, args.size, args.size, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
+    cuda = device.type == "cuda"
+    peak = dict.fromkeys(args.modes, 0)
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.dtype == "bf16")
 
     def forward(mode):
         model = models[mode].eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             model(x)
 
     def train_step(mode):
         model, opt = models[mode].train(), optims[mode]
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
         opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
+        with autocast():
+            out = model(x)
+        loss_fn(out.float(), y).backward()
         opt.step()
+        if cuda:
+            peak[mode] = max(peak[mode], torch.cuda.max_memory_allocated(device))
 
     times = {(mode, kind): [] for mode in args.modes for kind in ("forward", "train")}
     for repeat in range(args.repeats + 1):  # the first round warms up and is discarded
@@ -82,8 +95,8 @@ def main() -> None:
     base = {kind: med["standard", kind] for kind in ("forward", "train")}
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"CIFAR ResNet widths {tuple(args.widths)}, batch {args.batch}, {args.size}x{args.size}, no norm, {name}, "
-          f"median of {args.repeats}")
-    print(f"{'mode':<18} {'forward img/s':>14} {'ratio':>7} {'train img/s':>12} {'ratio':>7}  target")
+          f"{args.dtype}, median of {args.repeats}")
+    print(f"{'mode':<18} {'forward img/s':>14} {'ratio':>7} {'train img/s':>12} {'ratio':>7} {'peak GB':>8}  target")
     failed = False
     for mode in args.modes:
         f_rate, t_rate = args.batch / med[mode, "forward"], args.batch / med[mode, "train"]
@@ -94,7 +107,8 @@ def main() -> None:
             ok = t_ratio >= target["train"] and f_ratio >= target["forward"]
             failed |= not ok
             verdict = f"{'PASS' if ok else 'FAIL'} (train >= {target['train']}, forward >= {target['forward']})"
-        print(f"{mode:<18} {f_rate:>14.1f} {f_ratio:>7.3f} {t_rate:>12.1f} {t_ratio:>7.3f}  {verdict}")
+        mem = f"{peak[mode] / 1e9:>8.2f}" if cuda else f"{'-':>8}"
+        print(f"{mode:<18} {f_rate:>14.1f} {f_ratio:>7.3f} {t_rate:>12.1f} {t_ratio:>7.3f} {mem}  {verdict}")
     raise SystemExit(1 if failed else 0)
 
 

@@ -112,6 +112,25 @@ def test_sort_pool_commutes_with_positive_affine_maps(a, b):
     assert relative_error(relu(3 * x + 0.5), 3 * relu(x) + 0.5) > 1e-2  # a ReLU's kink does not move with b
 
 
+@pytest.mark.parametrize("shape", [(2, 6, 7), (3, 6, 5, 5), (2, 6, 3, 4, 5)], ids=["1d", "2d", "3d"])
+def test_sort_pool_gradient_goes_where_each_value_came_from(shape):
+    pool = SortPool(6)
+    x = torch.randn(*shape, dtype=torch.float64)
+    x[:, 2] = x[:, 3]  # a tied pair: the identity order, as the paper's relu formulation has it
+    x.requires_grad_()
+    y = pool(x)
+    g = torch.randn_like(y)
+    y.backward(g)
+    first, second = x.detach()[:, 0::2], x.detach()[:, 1::2]
+    swapped = first > second  # the min came from the second channel of its pair
+    assert torch.equal(x.grad[:, 0::2], torch.where(swapped, g[:, 1::2], g[:, 0::2]))
+    assert torch.equal(x.grad[:, 1::2], torch.where(swapped, g[:, 0::2], g[:, 1::2]))
+    assert torch.equal(x.grad[:, 2], g[:, 2])
+    assert swapped.any() and (~swapped).any()  # both routes are exercised: passing g through unsorted fails
+    small = torch.randn(1, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(pool, (small,)) and torch.autograd.gradgradcheck(pool, (small,))
+
+
 def test_sort_pool_rejects_odd_channels():
     with pytest.raises(ValueError, match="channels must be even, got 5"):
         SortPool(5)

@@ -109,11 +109,13 @@ class Mode:
         return conv_transpose_cls(dims)(in_channels, out_channels, 2, stride=2, bias=self.bias)
 
     def activation(self, channels: int, negative_slope: float = 0.0) -> nn.Module:
+        """In place for (Leaky)ReLU, as the paper's code has it: the networks apply it to a fresh
+        convolution, norm or sum output that nothing else reads, and it saves one tensor per call."""
         if self.sort_activation:
             return SortPool(channels)
         if negative_slope:
-            return nn.LeakyReLU(negative_slope)
-        return nn.ReLU()
+            return nn.LeakyReLU(negative_slope, inplace=True)
+        return nn.ReLU(inplace=True)
 
     def merge(self, bounded: bool = True) -> nn.Module:
         """How a residual/skip connection joins two paths: merge(first, second).

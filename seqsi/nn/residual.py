@@ -35,8 +35,7 @@ class ConvexSum(nn.Module):
         return torch.sigmoid(self.logit)
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        alpha = self.alpha.to(first.dtype)
-        return alpha * first + (1 - alpha) * second
+        return weighted_sum(self.alpha, first, second)
 
 
 class AffineSum(nn.Module):
@@ -51,5 +50,9 @@ class AffineSum(nn.Module):
         self.alpha = nn.Parameter(torch.tensor([float(alpha)]))
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        alpha = self.alpha.to(first.dtype)
-        return alpha * first + (1 - alpha) * second
+        return weighted_sum(self.alpha, first, second)
+
+
+def weighted_sum(alpha: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """alpha*first + (1-alpha)*second as second + alpha*(first - second): one kernel (lerp), not three."""
+    return torch.lerp(second, first, alpha.to(first.dtype))
