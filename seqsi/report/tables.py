@@ -601,7 +601,7 @@ def aggregate(
         raise _missing_error(missing, row_keys, col_keys, len(col_list), seed_key, metric)
     return Table(row_keys, col_keys, metric, row_list, col_list, cells, seed_key,
                  tuple(s for s in expected if s is not None), missing, decimals, float(scale),
-                 higher_is_better, mark_best, dict(labels or {}), int(ddof))
+                 higher_is_better, mark_best, dict(labels or {}), ddof=int(ddof))
 
 
 def per_seed_tables(
