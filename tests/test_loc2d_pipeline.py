@@ -49,7 +49,7 @@ def test_run_folders_hold_every_artifact(runs):
     for name in ("score", "f1", "invariance"):
         assert (runs / "tables" / f"{name}.md").is_file()
     header = (runs / "tables" / "score.md").read_text().splitlines()[0]
-    assert "Standard / BCE" in header and "SEqSI / ZMSE" in header
+    assert "Standard / BCE" in header and "SEqSI (telescopic) / ZMSE" in header
 
 
 @pytest.mark.slow

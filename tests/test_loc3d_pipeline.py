@@ -41,8 +41,8 @@ def runs(tmp_path_factory):
 
 @pytest.mark.slow
 def test_every_run_is_evaluated_on_alterations_and_artifact_sets(runs):
-    for mode, loss in zip(METHODS, ("bce", "bce", "zmse", "zmse")):
-        run = runs / f"{mode}-{loss}" / "none" / "seed1"
+    for mode, loss in zip(("standard", "seq", "affeq_telescopic", "seqsi_telescopic"), ("bce", "bce", "zmse", "zmse")):
+        run = runs / f"{mode}-{loss}" / "none" / "seed1"  # the paper preset's telescopic kernels name the run
         assert (run / "threshold.json").is_file() and (run / "overlays" / "none" / "test_0000.png").is_file()
         tested = [r["testset"] for r in read_csv(run / "results.csv") if r["metric"] == "score"]
         assert tested[0] == "none" and tested[-1] == "arti_3" and len(tested) == 13
@@ -78,7 +78,7 @@ def test_merge_averages_complete_seeds_and_reports_a_missing_run(runs, capsys):
     capsys.readouterr()
     assert merge.main([str(tables), "--seeds", "1", "2"]) == 2
     err = capsys.readouterr().err
-    assert "method=seqsi, loss=zmse, aug=none, seed=2" in err
+    assert "method=seqsi_telescopic, loss=zmse, aug=none, seed=2" in err
     assert "standard" not in err
     assert merge.main([str(tables), "--seeds", "1", "2", "--partial", "--out", str(tables / "partial")]) == 0
     assert "†" in (tables / "partial" / "score.md").read_text()

@@ -103,7 +103,7 @@ def test_classifier_counts_images_without_signal():
 def test_non_finite_logits_are_reported_not_classified():
     torch.manual_seed(0)
     model = build_model("cifar_resnet", get_mode("seqsi"), 2, in_channels=1, num_classes=10, widths=[16, 32, 64],
-                        blocks=[1, 1, 1]).eval()
+                        blocks=[1, 1, 1], init="he").eval()  # He: logits large enough to overflow
     x = torch.rand(8, 1, 8, 8) * 1e38
     with torch.no_grad():
         logits = model(x)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from loc2d import CONFIG, LOSSES, MODES
+from loc2d import CONFIG, LOSSES
 from seqsi.engine.config import load_config
 from seqsi.engine.localization import run_dir_for
 from seqsi.sweep import Matrix, Run, Step, env_choices, env_flag, env_ints, env_words
 
 HERE = Path(__file__).resolve().parent
+MODES = ("standard", "seq", "affeq", "seqsi")  # the configs make affeq/seqsi telescopic, as the paper
 
 
 def matrix(env) -> Matrix:

@@ -77,10 +77,11 @@ def main(argv=None) -> int:
                              "metric": args.metric, "value": float(r["mean"])})
     evaluated = {r["testset"] for r in rows}
     never = [c[0] for c in col_order if c[0] not in evaluated]  # e.g. artifact sets without folders
+    testsets = [c for c in col_order if c[0] in evaluated]
     try:
         table = aggregate(rows, ROW_KEYS, "testset", args.metric, expected_seeds=seeds, strict=not args.partial,
-                          row_order=list(row_order), col_order=[c for c in col_order if c[0] in evaluated],
-                          labels=labels(), decimals=3)
+                          row_order=list(row_order), col_order=testsets, labels=labels(), decimals=3)
+        paper = paper_layout(rows, seeds, args.metric, not args.partial, testsets)
     except MissingRunsError as err:
         print(f"error: cannot merge seeds {', '.join(seeds)}: {err}", file=sys.stderr)
         return 2
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     out = args.out or args.tables / "merged"
     write_table(table, out, args.metric)
     print(f"merged over seeds {', '.join(seeds)} -> {out}\n{table.to_markdown()}")
-    paper = paper_layout(rows, seeds, args.metric, not args.partial, list(col_order))
+    paper.notes.extend(table.notes)
     write_table(paper, out / "paper_layout", args.metric)
     write_paper_csvs(paper, out / "paper_layout")
     print(f"\nthe paper's layout (population std) -> {out / 'paper_layout'}\n{paper.to_markdown()}")
