@@ -163,7 +163,7 @@ def test_stalled_rank_fails_the_others_after_the_timeout(tmp_path):
                                       stderr=subprocess.PIPE, text=True, env=env))
     try:
         out, err = procs[0].communicate(timeout=120)  # 3 s timeout; the gloo default would be 30 min
-        assert procs[0].returncode == 1 and "rank 0 failed after" in out, (out, err)
+        assert procs[0].returncode != 0 and "rank 0 failed after" in out, (out, err)  # gloo may abort (-6) on teardown
         assert float(out.split("after ")[1].split(" s")[0]) < 60
     finally:
         procs[1].kill()
