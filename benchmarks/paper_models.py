@@ -4,11 +4,11 @@ Shared by the benchmarks that compare against the paper's code (paper_speed.py, 
 The paper's files are imported at run time from a checkout given with --paper-repo (see
 tools/paper_compare/paper_import.py); nothing of them is part of this project.
 
-Weights are copied from the paper's model into ours tensor by tensor, in registration order
-(both codes register stem, blocks, down/up steps and head in the same order); the shapes are
-checked. Convex-sum weights are copied as values: the paper's CIFAR code learns sigmoid(alpha),
-its UNets learn alpha itself; the UNets' encoder-decoder merges weight the decoder with alpha
-where ours weights the encoder feature, so those get 1 - alpha.
+Weights are copied from the paper's model into ours: the UNets by parameter name, with the
+name map of the comparison tool (tools/paper_compare/localization.py; both UNets learn alpha
+itself, on the same side); the CIFAR ResNet tensor by tensor in registration order (both
+codes register stem, blocks and head in the same order; shapes are checked), its convex-sum
+weights as values, since the paper learns sigmoid(alpha) where ours learns the logit.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqsi import build_model  # noqa: E402
 from seqsi.nn import ConvexSum  # noqa: E402
+from tools.paper_compare.localization import paper_key_to_ours  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ NETWORKS = {
         "object_localization/2D", "models.drunet", lambda mod, m: mod.DRUNet(in_nc=1, blind=True, mode=m), "map", True, 1, 2),
     "unet3d": Network(
         "unet3d", "3D UNet (32..256, 3 blocks)",
-        lambda m: build_model("drunet", m, 3, widths=(32, 64, 128, 256), blocks=3),
+        lambda m: build_model("drunet", m, 3, widths=(32, 64, 128, 256), blocks=3, post_activation=True),
         {"standard": "ordinary", "seq": "scale-equiv", "seqsi_telescopic": "seqsi", "affeq_telescopic": "norm-equiv"},
         "object_localization/3D", "models.unet", lambda mod, m: mod.EquivUNet3D(mode=m), "map", True, 1, 3),
 }
@@ -73,26 +74,9 @@ def paper_model(paper_repo: str | Path, net: Network, mode: str) -> nn.Module:
     return net.paper_build(module, net.modes[mode])
 
 
-def _paper_alphas(paper: nn.Module, net: Network) -> list[float]:
-    """Effective convex-sum weights of the paper's model, in registration order."""
-    values = []
-    for name, p in paper.named_parameters():
-        if name.endswith("alpha"):
-            a = float(p)
-            values.append(1 / (1 + math.exp(-a)) if net.name == "cifar" else a)
-    return values
-
-
-def _set_alpha(merge: nn.Module, value: float) -> None:
-    """Give our convex sum the weight `value`, whatever its parametrisation."""
-    if isinstance(getattr(merge, "logit", None), nn.Parameter):
-        merge.logit.fill_(math.log(value / (1 - value)))
-    elif isinstance(getattr(merge, "alpha", None), nn.Parameter):
-        merge.alpha.fill_(value)
-    else:
-        raise TypeError(f"{type(merge).__name__}: no 'logit' or 'alpha' parameter to set")
-    if abs(float(merge.alpha) - value) > 8 * torch.finfo(merge.alpha.dtype).eps:
-        raise RuntimeError(f"{type(merge).__name__}: alpha {float(merge.alpha)} after setting {value}")
+def _paper_alphas(paper: nn.Module) -> list[float]:
+    """The CIFAR ResNet's effective convex-sum weights (sigmoid of its raw alpha), in order."""
+    return [1 / (1 + math.exp(-float(p))) for name, p in paper.named_parameters() if name.endswith("alpha")]
 
 
 def _paper_free(paper: nn.Module) -> list[nn.Parameter]:
@@ -106,22 +90,23 @@ def _our_free(ours: nn.Module) -> list[nn.Parameter]:
 
 @torch.no_grad()
 def copy_paper_weights(paper: nn.Module, ours: nn.Module, net: Network) -> None:
-    """Make `ours` compute what `paper` computes (same kernels, biases and convex weights)."""
+    """Make `ours` compute what `paper` computes (same kernels, biases and merge weights)."""
+    if net.task == "map":
+        mapped = {paper_key_to_ours(k): v for k, v in paper.state_dict().items()}
+        ours.load_state_dict(mapped)  # strict: a parameter without a counterpart is an error
+        return
     theirs, mine = _paper_free(paper), _our_free(ours)
-    merges = [m for m in ours.modules() if isinstance(m, ConvexSum)]
     if [tuple(p.shape) for p in theirs] != [tuple(p.shape) for p in mine]:
         raise ValueError(f"{net.name}: the paper's parameters do not line up with ours "
                          f"({len(theirs)} vs {len(mine)} tensors)")
     for src, dst in zip(theirs, mine):
         dst.copy_(src)
-    alphas = _paper_alphas(paper, net)
+    merges = [m for m in ours.modules() if isinstance(m, ConvexSum)]
+    alphas = _paper_alphas(paper)
     if len(alphas) != len(merges):
         raise ValueError(f"{net.name}: {len(alphas)} convex sums in the paper's model, {len(merges)} in ours")
-    skips = set()
-    if net.task == "map":  # our UNet's encoder-decoder merges weight the encoder feature
-        skips = {id(m) for m in ours.skips}
     for merge, value in zip(merges, alphas):
-        _set_alpha(merge, 1 - value if id(merge) in skips else value)
+        merge.logit.fill_(math.log(value / (1 - value)))
 
 
 def example(net: Network, batch: int, size: int, device="cpu", dtype=torch.float32):
@@ -156,6 +141,14 @@ def activation_calls(model: nn.Module, x: torch.Tensor) -> int:
     return count
 
 
+def _gradient_pairs(paper: nn.Module, ours: nn.Module, net: Network):
+    """(the paper's gradient, ours) of each weight: by name for the UNets, in order for CIFAR."""
+    if net.task == "map":
+        mine = dict(ours.named_parameters())
+        return [(p.grad, mine[paper_key_to_ours(k)].grad) for k, p in paper.named_parameters()]
+    return [(a.grad, b.grad) for a, b in zip(_paper_free(paper), _our_free(ours))]
+
+
 def check_equal(paper_repo, net: Network, mode: str, batch: int = 2, size: int = 16) -> tuple[str, float | None]:
     """Copy the paper's float64 weights into ours; compare outputs and weight gradients.
 
@@ -171,26 +164,15 @@ def check_equal(paper_repo, net: Network, mode: str, batch: int = 2, size: int =
                 p.uniform_(0.2, 0.8) if net.name != "cifar" else p.uniform_(-1.0, 1.0)
     copy_paper_weights(paper, ours, net)
     x, y = example(net, batch, size, dtype=torch.float64)
-    verdict = "equal"
     if activation_calls(ours, x) != activation_calls(paper, x):
-        # The paper's 3D ResBlock activates after its residual sum (self.final); until ours does
-        # too, compare against the paper's network without that activation.
-        for block in paper.modules():
-            if isinstance(getattr(block, "final", None), nn.Module):
-                block.final = nn.Identity()
-        if activation_calls(ours, x) != activation_calls(paper, x):
-            return "not compared (different activation count)", None
-        verdict = "equal without the paper's post-sum activation"
-    worst = 0.0
+        return "not compared (different activation count)", None
     outs = []
     for model in (paper, ours):
         model.train()
         out = model(x)
         loss_fn(net)(out, y if net.task == "classify" else y.to(out.dtype)).backward()
-        free = _paper_free(model) if model is paper else _our_free(model)
-        outs.append((out.detach(), [p.grad for p in free]))
-    (po, pg), (oo, og) = outs
-    worst = float((po - oo).abs().max() / po.abs().max().clamp_min(1e-300))
-    for a, b in zip(pg, og):
+        outs.append(out.detach())
+    worst = float((outs[0] - outs[1]).abs().max() / outs[0].abs().max().clamp_min(1e-300))
+    for a, b in _gradient_pairs(paper, ours, net):
         worst = max(worst, float((a - b).abs().max() / a.abs().max().clamp_min(1e-300)))
-    return (verdict if worst <= 1e-10 else "DIFFERS"), worst
+    return ("equal" if worst <= 1e-10 else "DIFFERS"), worst
