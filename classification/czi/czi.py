@@ -72,8 +72,8 @@ def check_data(root: str | Path, train_type: str | None, test_types) -> dict[str
 def training_data(config: dict) -> TrainingData:
     """The train (turned and flipped when data.augment) and val splits of the training type.
 
-    The model keeps the resnet18 preset's one input channel (not written into its spec, so that a
-    run resumes from the checkpoints it wrote before).
+    in_channels is left to the resnet18 preset (1, the patches' one channel): the model spec stays
+    what earlier runs stored, so that they resume.
     """
     data = config["data"]
     train = CryoETPatchDataset(split_folder(data["root"], data["train_type"], "train"), data["patch_size"],
