@@ -12,8 +12,8 @@ import argparse
 
 from cifar import EXPERIMENT, HERE, run_fields, variant_name
 from seqsi.cli import guarded
-from seqsi.engine import load_model, save_config
-from seqsi.engine.classification import load_splits, robustness_rows, train_classifier
+from seqsi.engine import load_model
+from seqsi.engine.classification import load_splits, robustness_rows, train_classifier, train_settings
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     })
     mode = get_mode(config["model"]["mode"])
     config["model"]["mode"] = mode.name
+    train_settings(config)  # a bad training setting fails here, before any data is read
     run_dir = run_folder(config, mode, variant_name(config), args.run_dir)
 
     def train(ctx):
@@ -60,8 +61,8 @@ def main(argv=None) -> int:
             print(f"run {run_dir}: {mode.label}, {variant_name(config)}, seed {config['seed']}, "
                   f"{len(splits.train_y)} train+val / {len(splits.test_y)} test images, device {ctx.device}, "
                   f"world size {ctx.world_size}")
-            save_config(run_dir / "config.yaml", config)
-        train_classifier(config, splits, run_dir, {"experiment": EXPERIMENT}, ctx=ctx, resume=args.resume)
+        data = splits.holdout(config["data"]["val_fraction"], config["seed"])
+        train_classifier(config, data, run_dir, {"experiment": EXPERIMENT}, ctx=ctx, resume=args.resume)
         return splits
 
     def evaluate(ctx, splits):

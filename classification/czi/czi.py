@@ -11,6 +11,7 @@ import numpy as np
 import sklearn.metrics
 import torch
 
+from seqsi.data.classification import TrainingData
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, CryoETPatchDataset, check_split
 from seqsi.engine.tasks import macro_accuracy
 from seqsi.io import write_csv
@@ -68,12 +69,17 @@ def check_data(root: str | Path, train_type: str | None, test_types) -> dict[str
     return counts
 
 
-def datasets(config: dict) -> tuple[CryoETPatchDataset, CryoETPatchDataset]:
+def training_data(config: dict) -> TrainingData:
+    """The train (turned and flipped when data.augment) and val splits of the training type.
+
+    in_channels is left to the resnet18 preset (1, the patches' one channel): the model spec stays
+    what earlier runs stored, so that they resume.
+    """
     data = config["data"]
     train = CryoETPatchDataset(split_folder(data["root"], data["train_type"], "train"), data["patch_size"],
                                augment=data["augment"], seed=config["seed"])
     val = CryoETPatchDataset(split_folder(data["root"], data["train_type"], "val"), data["patch_size"])
-    return train, val
+    return TrainingData(f"czi/{data['train_type']}", train, val, dims=len(train.size), classes=CLASSES)
 
 
 def load_test_split(root: str | Path, tomo_type: str, patch_size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 
-from czi import EXPERIMENT, HERE, check_data, datasets, evaluate_run, load_test_split, run_fields
+from czi import EXPERIMENT, HERE, check_data, evaluate_run, load_test_split, run_fields, training_data
 from seqsi.cli import guarded
-from seqsi import build_model
-from seqsi.data.cryoet import CLASSES, TOMO_TYPES
-from seqsi.engine import Classification, TrainSettings, fit, load_model, save_config
+from seqsi.data.cryoet import TOMO_TYPES
+from seqsi.engine import load_model
+from seqsi.engine.classification import train_classifier, train_settings
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
-from seqsi.engine.seeding import seed_all
 from seqsi.nn import get_mode
 from seqsi.report.tables import write_results
 
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
     })
     mode = get_mode(config["model"]["mode"])
     config["model"]["mode"] = mode.name
-    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
+    train_settings(config)  # a bad training setting fails here, before any data is read
     if int(config["data"]["patch_size"]) < 8:
         raise ValueError(f"patch_size must be at least 8 (the ResNet3D halves it three times); "
                          f"got {config['data']['patch_size']}")
@@ -58,19 +57,13 @@ def main(argv=None) -> int:
 
     def train(ctx):
         counts = check_data(config["data"]["root"], train_type, [] if args.no_eval else config["eval"]["test_types"])
-        train_set, val_set = datasets(config)
-        seed_all(config["seed"])
-        model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-        model = build_model(config["model"]["name"], mode, 3, **model_cfg)
-        meta = {"experiment": EXPERIMENT, "dataset": f"czi/{train_type}", "model_spec": model.seqsi_spec,
-                "config": config}
+        data = training_data(config)
         if ctx.is_main:
             tested = ", ".join(f"{k.split('/')[0]} {n}" for k, n in counts.items() if k.endswith("/test"))
-            print(f"run {run_dir}: {mode.label} on {train_type}, seed {config['seed']}, {len(train_set)} train / "
-                  f"{len(val_set)} val patches of {config['data']['patch_size']}^3; test patches: {tested or 'none'}; "
+            print(f"run {run_dir}: {mode.label} on {train_type}, seed {config['seed']}, {len(data.train)} train / "
+                  f"{len(data.val)} val patches of {config['data']['patch_size']}^3; test patches: {tested or 'none'}; "
                   f"device {ctx.device}")
-            save_config(run_dir / "config.yaml", config)
-        fit(model, Classification(num_classes=len(CLASSES)), train_set, val_set, settings, run_dir, meta, ctx=ctx, resume=args.resume)
+        train_classifier(config, data, run_dir, {"experiment": EXPERIMENT}, ctx=ctx, resume=args.resume)
 
     def evaluate(ctx, _):
         best = load_model(run_dir / "best.pt", EXPERIMENT)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,18 @@ _ALLOWED_GLOBALS = {
 
 
 @dataclass
+class TrainingData:
+    """The (sample, label) sets a classifier is trained and validated on, and what they fix about
+    the model: its dims (2 for images, 3 for volumes) and, where given, its input channels."""
+    name: str  # stored in the checkpoints as "dataset"
+    train: Dataset
+    val: Dataset
+    dims: int
+    classes: tuple[str, ...]
+    in_channels: int | None = None  # None: the model preset's
+
+
+@dataclass
 class ImageSplits:
     """Images as (N, C, H, W) tensors (uint8 0..255 or float 0..1) with int64 labels."""
     name: str
@@ -38,6 +51,12 @@ class ImageSplits:
     @property
     def channels(self) -> int:
         return self.train_x.shape[1]
+
+    def holdout(self, fraction: float, seed: int) -> TrainingData:
+        """The training images, a seeded `fraction` of them held out for validation."""
+        (train_x, train_y), (val_x, val_y) = split_validation(self.train_x, self.train_y, fraction, seed)
+        return TrainingData(self.name, ImageTensorDataset(train_x, train_y), ImageTensorDataset(val_x, val_y),
+                            dims=self.train_x.ndim - 2, classes=self.classes, in_channels=self.channels)
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -115,12 +134,17 @@ def load_digits(seed: int = 0, test_fraction: float = 0.2) -> ImageSplits:
     return ImageSplits("digits", train_x, train_y, test_x, test_y, tuple(str(d) for d in range(10)))
 
 
+# What a config's data.dataset may name: name -> loader(root, download).
+IMAGE_DATASETS: dict[str, Callable[[str | Path, bool], ImageSplits]] = {
+    "cifar10": load_cifar10,
+    "digits": lambda root, download: load_digits(),  # bundled with scikit-learn: nothing to find or fetch
+}
+
+
 def load_image_dataset(name: str, root: str | Path = "data", download: bool = True) -> ImageSplits:
-    if name == "cifar10":
-        return load_cifar10(root, download)
-    if name == "digits":
-        return load_digits()
-    raise ValueError(f"unknown dataset {name!r}; valid: cifar10, digits")
+    if name not in IMAGE_DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(IMAGE_DATASETS)}")
+    return IMAGE_DATASETS[name](root, download)
 
 
 def to_unit_float(x: torch.Tensor) -> torch.Tensor:
@@ -157,17 +181,21 @@ def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float, seed: in
 
 
 def random_crop_flip(x: torch.Tensor, generator: torch.Generator, padding: int, flip: bool) -> torch.Tensor:
-    """Batched RandomCrop(size, padding) with zero fill + horizontal flip, one draw per image."""
-    n, _, h, w = x.shape
+    """Batched RandomCrop(size, padding) with zero fill + a flip of the last axis (horizontal for
+    images), one draw per sample, for (N, C, *spatial) batches of any number of spatial dims.
+
+    The offsets are drawn axis by axis (rows, then columns for images), then the flips.
+    """
+    n, spatial = len(x), x.shape[2:]
     if padding:
-        padded = torch.nn.functional.pad(x, (padding,) * 4)
-        dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-        dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h)).to(x.device)
-        cols = (dx[:, None] + torch.arange(w)).to(x.device)
-        batch = torch.arange(n, device=x.device)[:, None, None]
-        x = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+        padded = torch.nn.functional.pad(x, (padding,) * (2 * len(spatial)))
+        index = [torch.arange(n, device=x.device).view(n, *(1,) * len(spatial))]
+        for axis, size in enumerate(spatial):
+            start = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+            shape = [n] + [size if a == axis else 1 for a in range(len(spatial))]
+            index.append((start[:, None] + torch.arange(size)).view(shape).to(x.device))
+        x = padded.movedim(1, -1)[tuple(index)].movedim(-1, 1)  # gather every sample's window at once
     if flip:
         mask = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-        x = torch.where(mask[:, None, None, None], x.flip(-1), x)
+        x = torch.where(mask.view(n, *(1,) * (x.ndim - 1)), x.flip(-1), x)
     return x.contiguous()

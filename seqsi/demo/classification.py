@@ -55,7 +55,8 @@ def run(config: dict, out: Path, progress: bool = True) -> dict:
         run_cfg["train"]["progress"] = False
         run_cfg["seed"] = config["seed"]
         run_dir = out / "runs" / "classification" / mode.name
-        train_classifier(run_cfg, splits, run_dir, {"experiment": EXPERIMENT})
+        train_classifier(run_cfg, splits.holdout(run_cfg["data"]["val_fraction"], run_cfg["seed"]), run_dir,
+                         {"experiment": EXPERIMENT})
         model = load_model(run_dir / "best.pt", EXPERIMENT)
         results += robustness_rows(model, splits, cfg["eval"], {"method": mode.name, "seed": config["seed"]}, "cpu")
         sweeps += sweep_rows(model, splits, cfg["sweeps"], mode.name)

@@ -1,24 +1,25 @@
-"""Image classification on the shared engine: data from a config, augmentation, training and
-the robustness evaluation. Used by the CIFAR-10 experiment and by `seqsi demo`."""
+"""Classification on the shared engine, for any dims: data from a config, augmentation, training
+and the robustness evaluation. Used by the CIFAR-10 and CZI experiments and by `seqsi demo`."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch.nn as nn
 
-from ..data.classification import ImageSplits, ImageTensorDataset, load_image_dataset, random_crop_flip, split_validation
+from ..data.classification import ImageSplits, TrainingData, load_image_dataset, random_crop_flip
 from ..models import build_model
 from ..nn.modes import get_mode
 from ..photometric import load_suite, training_augmentation
 from . import distributed
+from .config import save_config
 from .evaluate import evaluate_classifier
 from .seeding import seed_all
 from .tasks import Classification
-from .trainer import TrainSettings, fit
+from .trainer import Augment, TrainSettings, fit
 
 
 def load_splits(data_cfg: dict) -> ImageSplits:
-    """The data set a config names, optionally cut to its first train_limit / test_limit images."""
+    """The image data set a config names, optionally cut to its first train_limit / test_limit images."""
     splits = load_image_dataset(data_cfg["dataset"], data_cfg.get("root") or "data", data_cfg.get("download", True))
     if data_cfg.get("train_limit"):
         splits.train_x, splits.train_y = splits.train_x[: data_cfg["train_limit"]], splits.train_y[: data_cfg["train_limit"]]
@@ -27,10 +28,14 @@ def load_splits(data_cfg: dict) -> ImageSplits:
     return splits
 
 
-def make_augment(data_cfg: dict, augment_cfg: dict):
-    """RandomCrop + flip, then (optionally) one photometric augmentation group, batched."""
-    padding, flip = data_cfg["crop_padding"], data_cfg["hflip"]
-    photometric = training_augmentation(augment_cfg)
+def make_augment(config: dict) -> Augment | None:
+    """The batched augmentation a config asks for: RandomCrop (data.crop_padding) + flip (data.hflip),
+    then optionally one photometric group (augment); None when it asks for none (the CZI patches
+    are turned and flipped by their dataset)."""
+    padding, flip = config["data"].get("crop_padding", 0), config["data"].get("hflip", False)
+    photometric = training_augmentation(config.get("augment", {}))
+    if not padding and not flip and photometric is None:
+        return None
 
     def augment(x, y, generator):
         x = random_crop_flip(x, generator, padding, flip)
@@ -44,23 +49,33 @@ def suite_test_sets(suite_name: str) -> list[tuple[str, object]]:
     return [(c.name, c) for c in load_suite(suite_name).test_corruptions()]
 
 
-def train_classifier(config: dict, splits: ImageSplits, run_dir: str | Path, meta: dict, *,
-                     ctx: distributed.Context | None = None, resume: bool = False) -> tuple[nn.Module, dict]:
-    """Build the configured model and train it (10 % hold-out per config); returns (model, fit result).
+def train_settings(config: dict) -> TrainSettings:
+    """The config's train section (and seed), checked: train.py calls it first, so that a bad setting
+    fails before any data is read."""
+    return TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
 
-    `meta` (at least "experiment") is stored in the checkpoints with the model spec and config.
+
+def train_classifier(config: dict, data: TrainingData, run_dir: str | Path, meta: dict, *,
+                     ctx: distributed.Context | None = None, resume: bool = False) -> tuple[nn.Module, dict]:
+    """Build the configured model for the data's dims, write config.yaml and train; returns (model, fit result).
+
+    `meta` (at least "experiment") is stored in the checkpoints with the data set's name, the model
+    spec and the config. The validation metrics are loss and accuracy, and the macro accuracy
+    (from per-class counts) where it selects best.pt (train.monitor).
     """
-    mode = get_mode(config["model"]["mode"])
-    (train_x, train_y), (val_x, val_y) = split_validation(splits.train_x, splits.train_y,
-                                                          config["data"]["val_fraction"], config["seed"])
+    ctx = ctx or distributed.init()
+    settings = train_settings(config)
     seed_all(config["seed"])
     model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-    model_cfg["in_channels"] = splits.channels
-    model = build_model(config["model"]["name"], mode, 2, **model_cfg)
-    settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
-    meta = {**meta, "dataset": splits.name, "model_spec": model.seqsi_spec, "config": config}
-    result = fit(model, Classification(), ImageTensorDataset(train_x, train_y), ImageTensorDataset(val_x, val_y),
-                 settings, run_dir, meta, ctx=ctx, resume=resume, augment=make_augment(config["data"], config["augment"]))
+    if data.in_channels is not None:
+        model_cfg["in_channels"] = data.in_channels
+    model = build_model(config["model"]["name"], get_mode(config["model"]["mode"]), data.dims, **model_cfg)
+    task = Classification(num_classes=len(data.classes) if settings.monitor == "macro_accuracy" else None)
+    meta = {**meta, "dataset": data.name, "model_spec": model.seqsi_spec, "config": config}
+    if ctx.is_main:
+        save_config(Path(run_dir) / "config.yaml", config)
+    result = fit(model, task, data.train, data.val, settings, run_dir, meta, ctx=ctx, resume=resume,
+                 augment=make_augment(config))
     return model, result
 
 
