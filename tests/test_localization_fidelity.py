@@ -198,7 +198,7 @@ def test_validation_crops_are_redrawn_and_augmented_each_epoch():
     redrawn.set_epoch(0)
     assert all(torch.equal(redrawn[i][0], epoch0[i]) for i in range(len(redrawn)))  # a pure function of the epoch
 
-    group = training_augmentation({"suite": "fluo3d", "group": "Aff"})
+    group = training_augmentation({"suite": "fluorescence", "group": "Aff"})
     augmented = ValidationCrops(_crops(), redraw=True, augmentation=group, seed=1)
     altered = [not torch.equal(augmented[i][0], epoch0[i]) for i in range(len(augmented))]
     assert any(altered)
@@ -210,7 +210,7 @@ def test_validation_crops_are_redrawn_and_augmented_each_epoch():
 def test_threshold_fit_images_altered_with_the_runs_group():
     rng = np.random.default_rng(1)
     items = [{"image": rng.random((6, 8, 8)).astype(np.float32)} for _ in range(6)]
-    config = {"seed": 1, "augment": {"suite": "fluo3d", "group": "All"}, "threshold": {"augment": True}}
+    config = {"seed": 1, "augment": {"suite": "fluorescence", "group": "All"}, "threshold": {"augment": True}}
     altered = altered_validation_images(items, config)
     clean = altered_validation_images(items, {**config, "threshold": {"augment": False}})
     assert all(c.min() == 0 and c.max() == 1 for c in clean)

@@ -93,8 +93,8 @@ def test_mismatched_shapes_and_bad_arguments_are_named():
 
 
 def test_photometric_augmentation_alters_crops_only_and_is_seeded():
-    assert photometric_augment({"suite": "fluo3d", "group": "none"}) is None
-    augment = photometric_augment({"suite": "fluo3d", "group": "Aff"})
+    assert photometric_augment({"suite": "fluorescence", "group": "none"}) is None
+    augment = photometric_augment({"suite": "fluorescence", "group": "Aff"})
     x, y = torch.rand(32, 1, 8, 8), torch.rand(32, 1, 8, 8)
     ax, ay = augment(x, y, torch.Generator().manual_seed(0))
     bx, _ = augment(x, y, torch.Generator().manual_seed(0))

@@ -72,9 +72,18 @@ def test_constraint_sums_and_inverse(reparam, kernel_sum):
     assert torch.allclose(rebuilt, expected, atol=1e-12)
 
 
-def test_telescopic_differs_from_avg():
-    w = torch.randn(2, 9, dtype=torch.float64)
-    assert not torch.allclose(constrain(w, 0.0, "avg"), constrain(w, 0.0, "telescopic"))
+@pytest.mark.parametrize("kernel_sum", [0.0, 1.0])
+def test_telescopic_and_avg_kernels_by_hand(kernel_sum):
+    """Each output channel's kernel (here 1 x 2 x 2) is flattened, then telescopic: roll(w, 1) - w
+    + s/n, avg: w - mean(w) + s/n. Dyadic entries, so every value and sum is exact."""
+    w = torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.0, 5.0, -1.0, 2.0]], dtype=torch.float64).view(2, 1, 2, 2)
+    s = kernel_sum / 4
+    telescopic = torch.tensor([[4 - 1, 1 - 2, 2 - 3, 3 - 4], [2 - 0, 0 - 5, 5 + 1, -1 - 2]], dtype=torch.float64) + s
+    avg = torch.tensor([[-1.5, -0.5, 0.5, 1.5], [-1.5, 3.5, -2.5, 0.5]], dtype=torch.float64) + s  # means 2.5, 1.5
+    for reparam, expected in (("telescopic", telescopic), ("avg", avg)):
+        k = constrain(w, kernel_sum, reparam)
+        assert k.shape == w.shape and torch.equal(k.flatten(1), expected), reparam
+        assert torch.equal(k.flatten(1).sum(1), torch.full((2,), kernel_sum, dtype=torch.float64)), reparam
 
 
 @settings(max_examples=20, deadline=None)
@@ -215,10 +224,34 @@ def test_cache_follows_dtype_changes():
         assert conv(torch.randn(1, 1, 5, dtype=torch.float64)).dtype == torch.float64
 
 
-@pytest.mark.parametrize("kind,cls", [("none", nn.Identity), ("batch", nn.BatchNorm3d), ("instance", nn.InstanceNorm3d),
-                                      ("layer", nn.GroupNorm), ("group", nn.GroupNorm)])
-def test_norm_factory(kind, cls):
-    assert isinstance(make_norm(kind, 3, 48), cls)
+def _normalised(x, groups=None):
+    """(x - mean) / sqrt(var + 1e-5), biased var: per channel over the batch (groups None), else
+    per sample over each of `groups` equal blocks of channels and all voxels."""
+    if groups is None:
+        dims = [0, *range(2, x.ndim)]
+        mean, var = x.mean(dims, keepdim=True), x.var(dims, unbiased=False, keepdim=True)
+        return (x - mean) / torch.sqrt(var + 1e-5)
+    blocks = x.reshape(x.shape[0], groups, -1)
+    mean, var = blocks.mean(-1, keepdim=True), blocks.var(-1, unbiased=False, keepdim=True)
+    return ((blocks - mean) / torch.sqrt(var + 1e-5)).view_as(x)
+
+
+# kind -> (groups of the hand computation, None: batch statistics; number of parameter tensors).
+# 48 channels: the paper's group rule takes 16 groups (32 does not divide 48); instance and
+# group norm have no affine parameters, as the paper's get_norm_layer.
+NORM_CASES = {"batch": (None, 2), "instance": (48, 0), "layer": (1, 2), "group": (16, 0)}
+
+
+@pytest.mark.parametrize("kind", NORM_CASES)
+def test_norm_factory_normalises_as_computed_by_hand(kind):
+    groups, n_params = NORM_CASES[kind]
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 48, 3, 4, 5, generator=gen, dtype=torch.float64)
+    x = x * torch.rand(3, 48, 1, 1, 1, generator=gen, dtype=torch.float64) * 4 + torch.arange(3.0).view(3, 1, 1, 1, 1)
+    norm = make_norm(kind, 3, 48).double().train()  # batch norm: the batch's own statistics
+    assert len(list(norm.parameters())) == n_params
+    torch.testing.assert_close(norm(x), _normalised(x, groups), rtol=1e-12, atol=1e-12)
+    assert torch.equal(make_norm("none", 3, 48)(x), x)
 
 
 def test_norm_factory_mix_and_errors():

@@ -26,9 +26,9 @@ def _png_shape(path):
 def test_gray_tiff_with_the_3d_suite_skips_3d_only_entries(tmp_path, capsys):
     src, out = tmp_path / "cells.tif", tmp_path / "gallery.png"
     tifffile.imwrite(src, _blobs((24, 28)).astype(np.uint16))
-    assert main(["gallery", str(src), "-o", str(out), "--suite", "fluo3d", "--seed", "3"]) == 0
+    assert main(["gallery", str(src), "-o", str(out), "--suite", "fluorescence", "--seed", "3"]) == 0
     printed = capsys.readouterr().out
-    assert "15 panels (suite fluo3d, seed 3)" in printed
+    assert "15 panels (suite fluorescence, seed 3)" in printed
     assert "skipped for 2D data: artifacts (3D only), arti_1.5 (3D only)" in printed
     h, w, _ = _png_shape(out)
     assert h > 300 and w > 600
@@ -43,7 +43,7 @@ def test_rgb_png_and_volume(tmp_path, capsys):
     vol = tmp_path / "vol.npy"
     np.save(vol, _blobs((8, 20, 20)).astype(np.float32))
     assert main(["gallery", str(vol), "-o", str(tmp_path / "v.png"), "--view", "slice", "--columns", "10"]) == 0
-    assert "20 panels (suite fluo3d, seed 0)" in capsys.readouterr().out
+    assert "20 panels (suite fluorescence, seed 0)" in capsys.readouterr().out
     assert _png_shape(tmp_path / "v.png")[1] > _png_shape(tmp_path / "v.png")[0]  # 10 columns: wide
 
 
@@ -53,7 +53,8 @@ def test_rgb_png_and_volume(tmp_path, capsys):
         ("four.npy", np.zeros((2, 3, 4, 5)), [], r"four\.npy: expected a 2D image .* got shape \(2, 3, 4, 5\)"),
         ("flat.npy", np.ones((8, 8)), [], r"flat\.npy: the image is constant"),
         ("nan.npy", np.array([[0.0, np.nan], [1.0, 2.0]]), [], r"nan\.npy: contains NaN or inf"),
-        ("img.npy", np.eye(6), ["--suite", "cifar100"], r"unknown suite 'cifar100'; packaged suites: cifar10, fluo3d"),
+        ("img.npy", np.eye(6), ["--suite", "cifar100"],
+         r"unknown suite 'cifar100'; packaged suites: cifar10, fluorescence"),
         ("img.bmp", None, [], r"img\.bmp: unsupported file type '\.bmp'"),
         ("vol.npy", np.random.default_rng(0).random((6, 6, 6)), ["--kind", "image"], r"vol\.npy: expected a 2D image"),
     ],

@@ -12,7 +12,7 @@ from seqsi.photometric import (
 )
 
 CIFAR = load_suite("cifar10")
-FLUO = load_suite("fluo3d")
+FLUO = load_suite("fluorescence")
 MANY = 2000  # draws for range checks: a 5 % margin at each end is missed with prob ~ 1e-44
 
 
@@ -74,7 +74,7 @@ def test_unsaturated_shift_leaves_the_unit_range_and_saturated_does_not():
         assert 0 <= float(y.min()) and float(y.max()) <= 1
 
 
-def test_fluo3d_affine_family_matches_spec():
+def test_fluorescence_affine_family_matches_spec():
     x = _rand(MANY, 1, 2, 2, 2)
     for key in ("affine", "scale"):  # a = U(0, 1) or U(1, 4), probability 1/2 each
         y, p = FLUO[key](x, 1)
@@ -165,7 +165,7 @@ def test_noise_statistics():
         _uniform_on(CIFAR[key](_rand(MANY, 1, 1, 1), 9)[1]["sigma"], low, high)
 
 
-def test_cifar_noise_clips_and_fluo3d_noise_renormalises():
+def test_cifar_noise_clips_and_fluorescence_noise_renormalises():
     x = _rand(4, 3, 16, 16)
     raw = get_corruption("cifar10/noise_high", clip=None)(x, 10)[0]
     y = CIFAR["noise_high"](x, 10)[0]
@@ -173,7 +173,7 @@ def test_cifar_noise_clips_and_fluo3d_noise_renormalises():
     v = _rand(3, 1, 6, 6, 6)
     for key, low, high in (("noise", 0, 0.2), ("noise_low", 0.01, 0.03), ("noise_high", 0.15, 0.25)):
         y, p = FLUO[key](v, 11)
-        raw = get_corruption(f"fluo3d/{key}", minmax=False)(v, 11)[0]
+        raw = get_corruption(f"fluorescence/{key}", minmax=False)(v, 11)[0]
         torch.testing.assert_close(y, minmax_normalize(raw), rtol=0, atol=0)
         assert torch.all(y.flatten(1).amin(1) == 0) and torch.all(y.flatten(1).amax(1) == 1)
         _uniform_on(FLUO[key](_rand(MANY, 1, 1, 1, 1), 12)[1]["sigma"], low, high)
@@ -211,7 +211,7 @@ def _capsules(spatial, p, i):
 
 
 def test_artifacts_placed_and_scaled_as_specified():
-    corruption = get_corruption("fluo3d/artifacts", minmax=False, k=3, object_intensity=0.5)
+    corruption = get_corruption("fluorescence/artifacts", minmax=False, k=3, object_intensity=0.5)
     spatial = (18, 20, 22)
     x = torch.zeros(4, 1, *spatial, dtype=torch.float64)
     y, p = corruption(x, 16)
@@ -227,7 +227,7 @@ def test_artifacts_placed_and_scaled_as_specified():
         np.testing.assert_allclose(y[i, 0].numpy(), 1.5 * _capsules(spatial, p, i), rtol=0, atol=1e-12)
         # peaks reach k * object intensity: some voxel lies within sqrt(3)/2 of each axis
         assert 1.5 * math.exp(-0.75 / 2) <= float(y[i].max()) <= 1.5
-    _, q = get_corruption("fluo3d/artifacts", minmax=False)(_rand(200, 1, 2, 2, 2), 17)
+    _, q = get_corruption("fluorescence/artifacts", minmax=False)(_rand(200, 1, 2, 2, 2), 17)
     assert set(q["k"].tolist()) == {1.5, 3.0, 5.0, 10.0}
     assert set(q["count"].tolist()) == {2.0, 3.0, 4.0, 5.0}
 
@@ -235,7 +235,7 @@ def test_artifacts_placed_and_scaled_as_specified():
 def test_artifacts_reference_defaults_to_the_object_intensity():
     x = torch.full((2, 1, 16, 16, 16), 0.1, dtype=torch.float64)
     x[:, :, 2:6, 2:6, 2:6] = 0.8  # objects: 1.6 % of the voxels, above the 99th percentile
-    y, p = get_corruption("fluo3d/arti_10", minmax=False)(x, 18)
+    y, p = get_corruption("fluorescence/arti_10", minmax=False)(x, 18)
     assert torch.all(p["reference"] == 0.8)
     assert float((y - x).max()) <= 8.0 + 1e-12 and float((y - x).max()) > 8.0 * math.exp(-0.75 / 2)
     for key, k in (("arti_1.5", 1.5), ("arti_3", 3), ("arti_5", 5), ("arti_10", 10)):
@@ -274,9 +274,9 @@ def test_bad_tensors_are_rejected():
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown corruption 'shfit'; valid corruptions: .*cifar10/shift, "):
         get_corruption("shfit")
-    with pytest.raises(ValueError, match="unknown corruption 'cifar10/none'.*fluo3d/none"):
+    with pytest.raises(ValueError, match="unknown corruption 'cifar10/none'.*fluorescence/none"):
         get_corruption("cifar10/none")
-    with pytest.raises(ValueError, match="several suites.*cifar10/shift_saturated, fluo3d/shift_saturated"):
+    with pytest.raises(ValueError, match="several suites.*cifar10/shift_saturated, fluorescence/shift_saturated"):
         get_corruption("shift_saturated")
     assert get_corruption("linear") == CIFAR["linear"]  # defined once: the bare key is enough
     with pytest.raises(ValueError, match="unknown operation 'blur'.*valid operations: identity, affine"):
@@ -290,7 +290,7 @@ def test_unknown_names_list_the_valid_ones():
         (lambda: make_corruption("affine", name="bad", b=[1, 1]), r"'bad': parameter 'b': empty range \[1, 1\]"),
         (lambda: make_corruption("affine", name="bad", b=[]), r"'bad': parameter 'b': empty range \[\]"),
         (lambda: get_corruption("cifar10/shift", b=[2, -2]), r"'shift': parameter 'b': reversed range"),
-        (lambda: get_corruption("fluo3d/shift_saturated", b={"one_of": []}), r"'shift_saturated': parameter 'b'"),
+        (lambda: get_corruption("fluorescence/shift_saturated", b={"one_of": []}), r"'shift_saturated': parameter 'b'"),
         (lambda: make_corruption("gamma", name="g0", g=[-1, 1]), r"'g0': parameter 'g': every value must be > 0"),
         (lambda: make_corruption("noise", name="n", sigma=[-0.1, 0.1]), r"'n': parameter 'sigma'.*>= 0"),
         (lambda: make_corruption("gamma", name="r", g={"uniform": [0, 1], "reciprocal": True}), r"'r'.*needs low > 0"),

@@ -3,12 +3,14 @@ edited copy is honoured, bad files fail naming file and key; augmentation and sw
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from seqsi.photometric import (
-    CIFAR_INVARIANCE_CASES, LOCALIZATION_INVARIANCE_CASES, Case, available_suites, load_suite, scale_sweep, shift_sweep,
+    CIFAR_INVARIANCE_CASES, LOCALIZATION_INVARIANCE_CASES, Case, available_suites, get_corruption, load_suite,
+    scale_sweep, shift_sweep, training_augmentation,
 )
 
 CIFAR_TITLES = [  # SPEC section 2, table order
@@ -24,7 +26,7 @@ FLUO_TESTS = [  # SPEC section 5 "Test:" list, then the artifact sets
 
 
 def test_packaged_suites_hold_the_spec_test_sets_and_groups():
-    assert available_suites() == ["cifar10", "fluo3d"]
+    assert available_suites() == ["cifar10", "fluorescence"]
     cifar = load_suite("cifar10")
     assert [c.title for c in cifar.test_corruptions()] == CIFAR_TITLES
     assert [k for k, c in cifar.corruptions.items() if c.affine] == ["clean", *CIFAR_AFFINE_GROUP]
@@ -33,7 +35,7 @@ def test_packaged_suites_hold_the_spec_test_sets_and_groups():
     assert list(cifar.augmentations["nonaffine"]) == nonaffine and len(nonaffine) == 9
     assert list(cifar.augmentations["random"]) == CIFAR_AFFINE_GROUP + nonaffine
 
-    fluo = load_suite("fluo3d")
+    fluo = load_suite("fluorescence")
     assert list(fluo.test_sets) == FLUO_TESTS
     assert [k for k in FLUO_TESTS if fluo[k].affine] == ["none", "affine", "scale_low", "scale_high", "shift"]
     aff = ["affine", "scale", "shift"]
@@ -92,10 +94,38 @@ def test_bad_suite_files_name_the_file_and_key(tmp_path, text, message):
 def test_missing_files_and_unknown_suites(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.yaml does not exist"):
         load_suite(tmp_path / "nothere.yaml")
-    with pytest.raises(ValueError, match="unknown suite 'cifar100'; packaged suites: cifar10, fluo3d"):
+    with pytest.raises(ValueError, match="unknown suite 'cifar100'; packaged suites: cifar10, fluorescence"):
         load_suite("cifar100")
     with pytest.raises(ValueError, match="no augmentation group 'aff'; valid: none, Aff, Naff, All"):
-        load_suite("fluo3d").augmentation("aff")
+        load_suite("fluorescence").augmentation("aff")
+
+
+def test_the_former_name_fluo3d_still_loads_and_evaluates(tmp_path):
+    """Runs saved before the rename name the suite fluo3d in their config.yaml (the shipped
+    models' too): that name is the same packaged suite, and such a config evaluates alike."""
+    from seqsi.data.bioimage import write_tiff
+    from seqsi.engine.localization import evaluate_localizer, tiny_config
+    from seqsi.models import build_model
+
+    assert load_suite("fluo3d") is load_suite("fluorescence") and "fluo3d" not in available_suites()
+    x = torch.rand(8, 1, 6, 6)
+    old, new = get_corruption("fluo3d/affine")(x, 3), get_corruption("fluorescence/affine")(x, 3)
+    assert torch.equal(old[0], new[0]) and not torch.equal(old[0], x)
+    assert training_augmentation({"suite": "fluo3d", "group": "Aff"}).options == ("identity", "affine", "scale",
+                                                                                 "shift")
+    yy, xx = np.mgrid[:32, :32]
+    mask = ((yy - 10) ** 2 + (xx - 12) ** 2 < 16).astype(np.int32)
+    write_tiff(tmp_path / "test" / "images" / "a.tif", (1000 * mask + 100).astype(np.uint16))
+    write_tiff(tmp_path / "test" / "masks" / "a.tif", mask)
+    torch.manual_seed(0)
+    model = build_model("drunet", "seqsi", 2, widths=(4, 8), blocks=1)
+    results = {}
+    for name in ("fluo3d", "fluorescence"):
+        eval_cfg = {**tiny_config(tmp_path)["eval"], "suite": name}
+        _, details = evaluate_localizer(model, "zmse", 0.5, tmp_path / "test", eval_cfg, dims=2, spacing=(1, 1))
+        results[name] = [(d["testset"], d["n_pred"], d["score"]) for d in details]
+    assert results["fluo3d"] == results["fluorescence"]
+    assert [r[0] for r in results["fluo3d"]] == load_suite("fluorescence").test_set_names()  # every 2D alteration
 
 
 def test_augmentation_picks_one_entry_or_identity_uniformly_per_sample():
@@ -118,7 +148,7 @@ def test_augmentation_picks_one_entry_or_identity_uniformly_per_sample():
 
 
 def test_3d_groups_run_on_volumes_and_none_is_identity():
-    fluo = load_suite("fluo3d")
+    fluo = load_suite("fluorescence")
     v = torch.rand(6, 1, 5, 6, 7, generator=torch.Generator().manual_seed(3))
     y, p = fluo.augmentation("none")(v, 0)
     assert torch.equal(y, v) and torch.all(p["choice"] == 0)
@@ -158,7 +188,7 @@ def test_invariance_cases_follow_the_spec():
 
 
 def test_suite_splits_its_test_sets_into_alterations_and_artifacts_and_titles_them():
-    suite = load_suite("fluo3d")
+    suite = load_suite("fluorescence")
     artifacts = suite.test_set_names(artifacts=True)
     assert artifacts == [n for n in suite.test_sets if n.startswith("arti_")] and len(artifacts) == 4
     assert suite.test_set_names() + artifacts == list(suite.test_sets)

@@ -8,7 +8,7 @@ diffraction-limited spots, seqsi.data.fluorescence with spot_fraction 1). Each i
 as SEqSI + ZMSE and as Standard + BCE on the same generated data (seed 0), with one torch
 thread. Per model the script writes `seqsi/models/weights/<name>/` = best.pt (weights
 and config only, no optimizer state), threshold.json, card.json (data, config, training
-time, scores on the held-out generated test set: clean, the fluo3d alterations, the bright
+time, scores on the held-out generated test set: clean, the fluorescence alterations, the bright
 artifact sets, and the ten invariance cases in float64). docs/models.md is written from
 the cards by `--cards_only`.
 """
@@ -146,8 +146,8 @@ def write_cards(path: Path = ROOT / "docs" / "models.md", weights: Path = WEIGHT
              "name: `seqsi predict nuclei2d img.tif --out DIR`, `seqsi.models.pretrained(\"spots3d\")`, `seqsi models`.",
              "", "Scores are the localization score (mean of the accuracy curve, SPEC section 4) on the held-out",
              "generated test images (never seen in training or in the threshold fit), clean (`none`), under each",
-             "alteration of the `fluo3d` suite (applied after min-max normalisation, the same altered images for both",
-             "models) and on the bright-artifact sets (`arti_k`: artifacts k times the object intensity, renormalised).",
+             "alteration of the `fluorescence` suite (applied after min-max normalisation, the same altered images for",
+             "both models) and on the bright-artifact sets (`arti_k`: artifacts k times the object intensity, renormalised).",
              "`invariance` is the mean over the paper's ten (a, b) cases of acc0, the share of detections that did not",
              "move (float64).", ""]
     for family, spec in FAMILIES.items():

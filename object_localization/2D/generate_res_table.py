@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     columns = method_order(rows, args.methods)
     common = dict(expected_seeds=args.seeds, strict=not args.partial, labels=names, col_order=columns,
                   mark_best="row", decimals=3)
-    alterations = [(name,) for name, _ in test_sets_of({"suite": "fluo3d"}, 2)]
+    alterations = [(name,) for name, _ in test_sets_of({"suite": "fluorescence"}, 2)]
     for metric in ("score", "f1"):
         table = aggregate(rows, "testset", ["method", "loss"], metric, row_order=alterations, **common)
         write_table(table, out, metric)

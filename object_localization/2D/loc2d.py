@@ -14,7 +14,7 @@ LOSSES = ("bce", "zmse")
 METHODS = [(m, loss) for m in MODES for loss in LOSSES]  # the paper's 8 columns
 
 
-def labels(suite_name: str = "fluo3d") -> dict[str, str]:
+def labels(suite_name: str = "fluorescence") -> dict[str, str]:
     return {**mode_labels(MODES), "bce": "BCE", "zmse": "ZMSE", "testset": "alteration", "method": "method",
             "loss": "loss", **load_suite(suite_name).titles}
 

@@ -18,12 +18,12 @@ GROUPS = ("none", "Aff", "Naff", "All")
 ROW_KEYS = ("method", "loss", "aug")
 
 
-def labels(suite_name: str = "fluo3d") -> dict[str, str]:
+def labels(suite_name: str = "fluorescence") -> dict[str, str]:
     return {**mode_labels(m for m, _ in METHODS), "bce": "BCE", "zmse": "ZMSE", "aug": "augmentation",
             **load_suite(suite_name).titles}
 
 
-def column_order(suite_name: str = "fluo3d") -> list[tuple[str]]:
+def column_order(suite_name: str = "fluorescence") -> list[tuple[str]]:
     """The suite's alterations, then the artifact sets, in the paper's order."""
     columns = load_suite(suite_name).test_set_names()
     return [(c,) for c in columns + [artifact_folder_name(k) for k in ARTIFACT_LEVELS]]

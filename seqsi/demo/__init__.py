@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     sections.append(summary)
     print(summary)
     image = gallery_image(result["data_root"])
-    save_gallery(image, out / "gallery.png", suite="fluo3d", name="DSB2018 test region")
+    save_gallery(image, out / "gallery.png", suite="fluorescence", name="DSB2018 test region")
     sections.append("## The alterations, on the test image\n\n![corruption gallery](gallery.png)\n")
     section = predict_step.run(out)
     if section:

@@ -58,7 +58,7 @@ def localization_report(result: dict, modes: list[str], out: Path) -> str:
              for r in result["results"]}
     rows = [{**r, "model": f"{r['method']}|{r['loss']}"} for r in result["results"]]
     inv = [{**r, "model": f"{r['method']}|{r['loss']}"} for r in result["invariance"]]
-    labels = {**names, **load_suite("fluo3d").titles}
+    labels = {**names, **load_suite("fluorescence").titles}
     order = [(k,) for k in names]
     write_csv(out / "localization_results.csv", result["results"])
     write_csv(out / "localization_invariance_results.csv", result["invariance"])

@@ -9,7 +9,7 @@ and programmatic callers such as the demo (`tiny_config`):
     crops:     patch, crops_per_image, val_crops_per_image, min_score, max_redraws, pad, val_redraw
     augment:   suite, group, validation                         (photometric, per crop, after min-max)
     train:     seqsi.engine.TrainSettings fields
-    threshold: max_dist, search (brent | grid), maxiter, points, rounds, zscore_range, augment
+    threshold: max_dist, search (brent | grid), maxiter, points, rounds, zscore_range, augment, dtype (null: eval's)
     eval:      suite, test_sets, artifact_sets, artifact_masks, seed, max_dist, dtype,
                max_pixels, batch_size, tile, overlap, border (ignore | zero)
     invariance: max_dist, dtype
@@ -333,7 +333,7 @@ def fit_run_threshold(model: nn.Module, loss, items: Sequence[dict], config: Map
     with the run's group when threshold.augment); the set-level score is maximised."""
     loss = get_loss(loss)
     threshold_cfg, eval_cfg = config["threshold"], config["eval"]
-    dtype = DTYPES[eval_cfg["dtype"]]
+    dtype = DTYPES[threshold_cfg.get("dtype") or eval_cfg["dtype"]]  # 3D: the paper fits in float32, tests in float64
     net = _eval_model(model, dtype, device)
     outputs = [predict_map(net, x, dtype=dtype, device=device, max_pixels=eval_cfg["max_pixels"],
                            tile=eval_cfg["tile"], overlap=eval_cfg["overlap"])

@@ -33,19 +33,22 @@ from .upsample import AffineUpsample
 from .wrappers import SignSymmetric, ZScoreInput
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mode:
-    family: str
-    title: str
-    property: Property | None
-    stem_kernel_sum: float | None  # None: a plain convolution
-    body_kernel_sum: float | None
-    bias: bool
-    sort_activation: bool
-    convex_residual: bool
-    sum_to_one_head: bool
-    wrapper: Callable[[nn.Module], nn.Module] | None
-    default_norm: str  # what norm="auto" means for this mode
+    """One row of the table above. Built by keyword; the defaults are a plain bias-free,
+    norm-free ReLU network, so a row names only what its mode changes."""
+
+    family: str  # the canonical name without the _avg / _telescopic suffix
+    title: str  # display label of tables and figures
+    property: Property | None  # what the finished network promises (None: nothing)
+    stem_kernel_sum: float | None = None  # what the stem's kernels sum to; None: a plain convolution
+    body_kernel_sum: float | None = None  # the same for every later convolution
+    bias: bool = False
+    sort_activation: bool = False  # SortPool instead of ReLU
+    convex_residual: bool = False  # merges weight the two paths alpha / 1 - alpha instead of adding them
+    sum_to_one_head: bool = False  # the linear head's rows sum to 1
+    wrapper: Callable[[nn.Module], nn.Module] | None = None  # what the backbone is put behind
+    default_norm: str = "none"  # what norm="auto" means for this mode
     default_loss: str  # the localization loss the paper pairs with it ("bce" or "zmse")
     reparam: str = "avg"
 
@@ -145,12 +148,16 @@ class Mode:
 _FAMILIES: dict[str, Mode] = {
     m.family: m
     for m in (
-        Mode("standard", "Standard", None, None, None, True, False, False, False, None, "batch", "bce"),
-        Mode("seq", "SEq", SCALE_EQUIVARIANT, None, None, False, False, False, False, None, "none", "bce"),
-        Mode("affeq", "AffEq", AFFINE_EQUIVARIANT, 1.0, 1.0, False, True, True, True, None, "none", "zmse"),
-        Mode("seqsi", "SEqSI", SEQSI, 0.0, None, False, False, False, False, None, "none", "zmse"),
-        Mode("zscore", "Z-score", INVARIANT, None, None, True, False, False, False, ZScoreInput, "none", "bce"),
-        Mode("seqsi_sym", "SEqSI-sym", SIGN_SEQSI, 0.0, None, False, False, False, False, SignSymmetric, "none", "zmse"),
+        Mode(family="standard", title="Standard", property=None, bias=True, default_norm="batch",
+             default_loss="bce"),
+        Mode(family="seq", title="SEq", property=SCALE_EQUIVARIANT, default_loss="bce"),
+        Mode(family="affeq", title="AffEq", property=AFFINE_EQUIVARIANT, stem_kernel_sum=1.0, body_kernel_sum=1.0,
+             sort_activation=True, convex_residual=True, sum_to_one_head=True, default_loss="zmse"),
+        Mode(family="seqsi", title="SEqSI", property=SEQSI, stem_kernel_sum=0.0, default_loss="zmse"),
+        Mode(family="zscore", title="Z-score", property=INVARIANT, bias=True, wrapper=ZScoreInput,
+             default_loss="bce"),
+        Mode(family="seqsi_sym", title="SEqSI-sym", property=SIGN_SEQSI, stem_kernel_sum=0.0, wrapper=SignSymmetric,
+             default_loss="zmse"),
     )
 }
 

@@ -27,7 +27,8 @@ READERS = (".tif", ".tiff", ".npy", ".png", ".jpg", ".jpeg")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="a 2D image (gray or RGB) or a 3D volume (z, y, x): " + ", ".join(READERS))
     parser.add_argument("-o", "--output", required=True, help="PNG file to write")
-    parser.add_argument("--suite", help="packaged suite name or YAML path (default: cifar10 for 2D, fluo3d for 3D)")
+    parser.add_argument("--suite",
+                        help="packaged suite name or YAML path (default: cifar10 for 2D, fluorescence for 3D)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corruption draws (default 0)")
     parser.add_argument("--view", choices=("mip", "slice"), default="mip",
                         help="3D: maximum projections (default) or central slices")
@@ -124,7 +125,7 @@ def save_gallery(x: torch.Tensor, output: str | Path, *, suite: str | None = Non
     from matplotlib.figure import Figure
 
     dims = x.ndim - 2
-    suite = load_suite(suite or ("fluo3d" if dims == 3 else "cifar10"))
+    suite = load_suite(suite or ("fluorescence" if dims == 3 else "cifar10"))
     if columns < 1:
         raise ValueError(f"--columns must be >= 1; got {columns}")
 
@@ -178,7 +179,7 @@ def save_gallery(x: torch.Tensor, output: str | Path, *, suite: str | None = Non
 def run(args: argparse.Namespace) -> int:
     path = Path(args.image)
     x = to_batch(read_array(path), args.kind, str(path))
-    suite = args.suite or ("fluo3d" if x.ndim == 5 else "cifar10")
+    suite = args.suite or ("fluorescence" if x.ndim == 5 else "cifar10")
     n, skipped = save_gallery(x, args.output, suite=suite, seed=args.seed, view=args.view,
                               unit_range=args.display_range == "unit", columns=args.columns, name=path.name)
     print(f"wrote {args.output}: {n} panels (suite {suite}, seed {args.seed})")

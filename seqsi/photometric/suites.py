@@ -1,8 +1,9 @@
 """Suites: named corruptions, test-set lists and augmentation groups, read from YAML.
 
 The paper's test sets and augmentation groups are data (`suites/cifar10.yaml`,
-`suites/fluo3d.yaml`) that users copy and edit; `load_suite` accepts a packaged name
-or a file path and validates the file, naming the file and key of anything wrong.
+`suites/fluorescence.yaml`) that users copy and edit; `load_suite` accepts a packaged name
+(or a former one, `RENAMED`) or a file path and validates the file, naming the file and key
+of anything wrong.
 The registry of named corruptions is the union of the packaged suites:
 `get_corruption("cifar10/shift_saturated")`.
 """
@@ -22,6 +23,8 @@ import yaml
 from .corruptions import Artifacts, Corruption, Params, as_generator, check_batch, make_corruption, with_overrides
 
 _TOP_KEYS = ("name", "description", "corruptions", "test_sets", "augmentations")
+# former name -> packaged suite: the configs of runs saved under the old name still load
+RENAMED = MappingProxyType({"fluo3d": "fluorescence"})  # it serves the 2D DSB2018 experiment too
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +177,7 @@ def _packaged(name: str) -> Suite:
 
 
 def load_suite(name_or_path: str | Path | Suite) -> Suite:
-    """A packaged suite by name ("cifar10", "fluo3d") or a user's YAML file by path."""
+    """A packaged suite by name ("cifar10", "fluorescence") or a user's YAML file by path."""
     if isinstance(name_or_path, Suite):
         return name_or_path
     text = str(name_or_path)
@@ -183,6 +186,7 @@ def load_suite(name_or_path: str | Path | Suite) -> Suite:
         if not path.is_file():
             raise FileNotFoundError(f"suite file {text} does not exist")
         return _read(path, text)
+    text = RENAMED.get(text, text)
     if text not in available_suites():
         raise ValueError(
             f"unknown suite {text!r}; packaged suites: {', '.join(available_suites())} (or give a .yaml path)"
@@ -197,10 +201,11 @@ def list_corruptions() -> list[str]:
 
 def get_corruption(name: str, **overrides: Any) -> Corruption:
     """A named corruption, 'suite/key' (e.g. 'cifar10/shift'), or a key defined in one
-    suite only; `overrides` replace parameters, e.g. get_corruption('fluo3d/shift', b=[-1, 1])."""
+    suite only; `overrides` replace parameters, e.g. get_corruption('fluorescence/shift', b=[-1, 1])."""
     valid = list_corruptions()
     if "/" in name:
         suite, key = name.split("/", 1)
+        name = f"{RENAMED.get(suite, suite)}/{key}"
         matches = [name] if name in valid else []
     else:
         key = name
