@@ -13,8 +13,7 @@ from .inference import is_tiled, predict_map, predict_maps, predict_tiled, unet_
 from .losses import LOSSES, BCELoss, LocalizationLoss, ZMSELoss, get_loss
 from .matching import (accuracy_curve, curve_from_counts, localization_score, match, match_counts, match_dense,
                        set_accuracy_curve, set_localization_score)
-from .blur import gaussian_blur
-from .peaks import find_peaks, local_maxima, peak_halo, window_maximum
+from .peaks import find_peaks, gaussian_blur, local_maxima, peak_halo, window_maximum
 from .scoremaps import biased_label_centres, check_labels, check_same_shape, label_centres, score_map
 from .threshold import MAX_DIST_FIT, SEARCHES, centres_from_masks, detect_centres, fit_threshold, grid_search_min
 
