@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from seqsi import build_model
-from seqsi.engine.localization import predict_map, predict_maps, unet_geometry
-from seqsi.localization import detect_centres, get_loss
+from seqsi.localization import detect_centres, get_loss, predict_map, predict_maps, unet_geometry
 
 
 @pytest.fixture(autouse=True)

@@ -122,6 +122,25 @@ def test_tiled_peaks_read_a_memory_mapped_map(tmp_path):
     np.testing.assert_array_equal(find_peaks(on_disk, 0.4, tile=20), find_peaks(score, 0.4))
 
 
+def test_blur_writes_into_a_strided_frame_and_blurs_integer_maps_in_float():
+    """The framed blur of find_peaks writes into a view of a larger frame and nothing outside
+    it; an integer map is blurred in float64 (scipy alone keeps the input's integer dtype)."""
+    values = np.random.default_rng(2).random((90, 120)).astype(np.float32)
+    view = values[5:80:2, ::3]
+    framed = np.full((view.shape[0] + 4, view.shape[1] + 4), -np.inf, np.float32)
+    gaussian_blur(view, 1.0, out=framed[2:-2, 2:-2])
+    np.testing.assert_array_equal(framed[2:-2, 2:-2], ndimage.gaussian_filter(view, 1.0, mode="nearest", truncate=4.0))
+    assert np.all(framed[:2] == -np.inf) and np.all(framed[-2:] == -np.inf) and np.all(framed[:, -2:] == -np.inf)
+    steps = np.arange(12).reshape(3, 4)
+    assert ndimage.gaussian_filter(steps, 1.0).dtype.kind == "i"
+    np.testing.assert_array_equal(gaussian_blur(steps), ndimage.gaussian_filter(steps.astype(float), 1.0,
+                                                                                mode="nearest"))
+    with pytest.raises(ValueError, match="out must have"):
+        gaussian_blur(values, 1.0, out=np.empty((90, 120)))
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_blur(values, -1.0)
+
+
 def test_local_maxima_then_threshold_equals_find_peaks():
     score = np.random.default_rng(4).random((40, 40))
     coords, values = local_maxima(score)

@@ -5,7 +5,7 @@ import tifffile
 
 from seqsi.data.bioimage import BioimageDataset, read_mask
 from seqsi.data.dsb_sample import REGIONS, build_sample_dataset, relabel_region, sample_files
-from seqsi.engine.localization import load_items, training_items, validation_names
+from seqsi.engine.localization import TINY_CONFIG, load_items, tiny_config, training_items, validation_names
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,21 @@ def test_constant_image_is_read_and_reported(tmp_path):
     report = BioimageDataset(tmp_path / "train").check()
     assert report.constant_images == ["img_0.tif"]
     assert read_mask(tmp_path / "train" / "masks" / "img_0.tif").max() == 4
+
+
+def test_tiny_config_is_the_shipped_preset_with_the_callers_choices(tmp_path):
+    flat = tiny_config(tmp_path)
+    deep = tiny_config(tmp_path / "volumes", dims=3, mode="affeq", loss="bce", out=tmp_path / "runs", seed=7)
+    assert TINY_CONFIG.parent.name == "configs" and TINY_CONFIG.parent.parent.name == "seqsi"  # package data
+    assert flat["experiment"] == "loc2d" and flat["data"]["dims"] == 2 and flat["crops"]["patch"] == 64
+    assert flat["threshold"]["search"] == "brent" and flat["model"]["post_activation"] is False
+    assert flat["model"]["mode"] == "seqsi" and flat["model"]["loss"] is None and flat["seed"] == 1
+    assert deep["experiment"] == "loc3d" and deep["data"]["dims"] == 3 and deep["crops"]["patch"] == [16, 32, 32]
+    assert deep["threshold"]["search"] == "grid" and deep["model"]["post_activation"] is True
+    assert deep["data"]["root"] == str(tmp_path / "volumes") and deep["out"] == str(tmp_path / "runs")
+    assert (deep["model"]["mode"], deep["model"]["loss"], deep["seed"]) == ("affeq", "bce", 7)
+    assert deep["train"]["lr"] == flat["train"]["lr"] == 1e-3  # read as a number, not the string "1.0e-3"
+    assert "preset" not in flat and "presets" not in deep
+    assert list(flat) == list(deep) and all(list(flat[k]) == list(deep[k]) for k in flat if isinstance(flat[k], dict))
+    with pytest.raises(ValueError, match="dims must be 2 or 3"):
+        tiny_config(tmp_path, dims=4)

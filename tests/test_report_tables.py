@@ -16,6 +16,7 @@ from seqsi.report.tables import (
     load_results,
     merge_tables,
     per_seed_tables,
+    read_table,
     write_results,
     write_table,
 )
@@ -285,3 +286,28 @@ def test_per_seed_tables_line_up_and_merge_to_the_aggregate():
     assert merged.missing == direct.missing == [MissingRun(("seqsi",), ("clean",), "2")]
     with pytest.raises(MissingRunsError):
         merge_tables(tables)  # seed 4 has nothing: strict by default
+
+
+def test_per_seed_tables_read_back_from_their_files_merge_as_in_memory(tmp_path):
+    """What merge_tabs.py does: per-seed tables written, read back and merged; a column that no
+    seed evaluated (shown in every per-seed table) is a missing run unless dropped."""
+    tables = per_seed_tables(_rows(FULL), "method", expected_seeds=[1, 2, 3], strict=False,
+                             col_order=["clean", "affine", "arti_3"])
+    assert all(t.cell("seqsi", "arti_3").n == 0 for t in tables.values())
+    for seed, table in tables.items():
+        write_table(table, tmp_path / f"seed{seed}", "accuracy")
+    read = {seed: read_table(tmp_path / f"seed{seed}" / "accuracy.csv", "method") for seed in tables}
+    for seed, table in tables.items():
+        assert read[seed].rows == table.rows and read[seed].columns == table.columns
+        for key, cell in table.cells.items():
+            back = read[seed].cells[key]
+            assert (back.n, back.seeds) == (cell.n, cell.seeds) and (cell.n == 0 or back.mean == cell.mean)
+    with pytest.raises(MissingRunsError, match="testset arti_3"):
+        merge_tables(read)
+    merged = merge_tables(read, drop_unevaluated=True, ddof=0, decimals=3)
+    assert merged.columns == [("clean",), ("affine",)] and merged.decimals == 3
+    assert merged.cell("seqsi", "affine").mean == pytest.approx(0.8)
+    assert merged.cell("seqsi", "affine").std == pytest.approx(math.sqrt(0.02 / 3))  # population std
+    assert merged.cells == merge_tables(tables, drop_unevaluated=True, ddof=0).cells
+    with pytest.raises(ValueError, match="lacks loss"):
+        read_table(tmp_path / "seed1" / "accuracy.csv", ["method", "loss"])

@@ -11,7 +11,8 @@ seeds silently). --partial writes the table anyway, marking incomplete cells wit
 Writes <tables>/merged/<metric>.{csv,md,tex} (rows = method x augmentation group, sample std)
 and, in the paper's layout (3D/merge_tabs.py: rows = alterations, columns = group x method,
 population std, ddof 0), <tables>/merged/paper_layout/<metric>.{csv,md,tex} plus the plain
-numbers mean_tab.csv and std_tab.csv; then prints the per-seed tables.
+numbers mean_tab.csv and std_tab.csv; then prints the per-seed tables. The merge is
+seqsi.report.tables.merge_tables; the paper's layout pivots the same per-seed values.
 """
 from __future__ import annotations
 
@@ -21,18 +22,16 @@ from pathlib import Path
 
 from loc3d import GROUPS, METHODS, ROW_KEYS, labels
 from seqsi.cli import guarded
-from seqsi.io import read_csv, write_csv
-from seqsi.report.tables import MissingRunsError, Table, aggregate, write_table
+from seqsi.io import write_csv
+from seqsi.report.tables import MissingRunsError, Table, aggregate, merge_tables, read_table, seed_rows, write_table
 
 PAPER_COLUMNS = ("aug", "method", "loss")  # the paper's columns: <group>_<method>_<loss>
 
 
-def read_seed_tables(folder: Path, metric: str) -> dict[str, list[dict]]:
-    """{seed: tidy records} from <folder>/seed<N>/<metric>.csv."""
-    tables = {}
-    for path in sorted(folder.glob(f"seed*/{metric}.csv")):
-        tables[path.parent.name.removeprefix("seed")] = read_csv(path)
-    return tables
+def read_seed_tables(folder: Path, metric: str) -> dict[str, Table]:
+    """{seed: table} from <folder>/seed<N>/<metric>.csv."""
+    return {path.parent.name.removeprefix("seed"): read_table(path, ROW_KEYS, "testset")
+            for path in sorted(folder.glob(f"seed*/{metric}.csv"))}
 
 
 def paper_layout(rows: list[dict], seeds, metric: str, strict: bool, testsets: list) -> Table:
@@ -67,24 +66,15 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     seeds = args.seeds or sorted(per_seed, key=int)
-    rows, row_order, col_order = [], {}, {}
-    for seed, records in per_seed.items():
-        for r in records:
-            row_order.setdefault(tuple(r[k] for k in ROW_KEYS))
-            col_order.setdefault((r["testset"],))
-            if r["mean"] != "":
-                rows.append({**{k: r[k] for k in ROW_KEYS}, "testset": r["testset"], "seed": seed,
-                             "metric": args.metric, "value": float(r["mean"])})
-    evaluated = {r["testset"] for r in rows}
-    never = [c[0] for c in col_order if c[0] not in evaluated]  # e.g. artifact sets without folders
-    testsets = [c for c in col_order if c[0] in evaluated]
     try:
-        table = aggregate(rows, ROW_KEYS, "testset", args.metric, expected_seeds=seeds, strict=not args.partial,
-                          row_order=list(row_order), col_order=testsets, labels=labels(), decimals=3)
-        paper = paper_layout(rows, seeds, args.metric, not args.partial, testsets)
+        table = merge_tables(per_seed, expected_seeds=seeds, strict=not args.partial, drop_unevaluated=True,
+                             labels=labels(), decimals=3)
+        paper = paper_layout(seed_rows(per_seed), seeds, args.metric, not args.partial, table.columns)
     except MissingRunsError as err:
         print(f"error: cannot merge seeds {', '.join(seeds)}: {err}", file=sys.stderr)
         return 2
+    shown = dict.fromkeys(c for t in per_seed.values() for c in t.columns)
+    never = [c[0] for c in shown if c not in table.columns]  # e.g. artifact sets without folders
     if never:
         print(f"test sets {', '.join(never)}: no result in any seed (not evaluated); left out of the merged table")
         table.notes.append(f"{', '.join(never)}: not evaluated in any seed (no test/arti_<k>/ folders), left out")

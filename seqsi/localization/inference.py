@@ -12,9 +12,14 @@ Near the far end of an axis whose size is not a multiple of `align` the UNet pad
 window with the window's mean instead of the image's: there, within the receptive
 field, tiles may differ slightly. Networks that use whole-input statistics (z-score
 input wrapper, instance or layer norm) see per-tile statistics: tiling changes them.
+
+predict_maps is what training, evaluation and `seqsi predict` run: whole images batched,
+images over `max_pixels` tile by tile on the UNet's grid (unet_geometry, read duck-typed:
+this package never imports seqsi.models).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -87,3 +92,61 @@ def predict_tiled(
             for (core, _, inner), result in zip(batch, y):
                 out[(Ellipsis, *core)] = (result[0] if out.ndim == ndim else result)[(Ellipsis, *inner)].numpy()
     return out
+
+
+def unet_geometry(model: nn.Module) -> tuple[int, int]:
+    """(levels, blocks) of the UNet inside a model (behind any invariance wrapper), read by duck
+    typing so that this package need not import seqsi.models: the first submodule with an
+    integer `levels` (its stride-2 steps) and a `body` of residual blocks, as seqsi's UNet."""
+    for module in model.modules():
+        levels, body = getattr(module, "levels", None), getattr(module, "body", None)
+        if isinstance(levels, int) and isinstance(body, nn.Sequential):
+            return levels, len(body)
+    raise ValueError(f"{type(model).__name__} holds no UNet: tiled inference needs its down-sampling geometry")
+
+
+def is_tiled(image, max_pixels: int | None) -> bool:
+    """Whether predict_maps runs `image` tile by tile (more than `max_pixels` pixels)."""
+    return max_pixels is not None and int(np.prod(np.shape(image))) > max_pixels
+
+
+def _round_up(value: int, step: int) -> int:
+    return int(math.ceil(value / step) * step)
+
+
+@torch.no_grad()
+def predict_maps(model: nn.Module, images: Sequence[np.ndarray | torch.Tensor], *, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu", max_pixels: int | None = None, tile: int | None = None,
+                 overlap: int | None = None, batch_size: int = 1, tile_batch_size: int = 1) -> list[np.ndarray]:
+    """Raw output maps (spatial shape of each image) of a model already in `dtype` and on `device`.
+
+    Images of equal shape are run `batch_size` at a time. Images with more than
+    `max_pixels` pixels go through `predict_tiled` (`tile_batch_size` windows at a time),
+    with tiles on the UNet's down-sampling grid and, by default, the exact receptive-field
+    overlap, so the result equals the whole-image prediction (up to rounding; see
+    predict_tiled).
+    """
+    arrays = [i.detach().cpu().numpy() if isinstance(i, torch.Tensor) else np.asarray(i) for i in images]
+    outputs: list[np.ndarray | None] = [None] * len(arrays)
+    whole: dict[tuple[int, ...], list[int]] = {}
+    for k, array in enumerate(arrays):
+        if not is_tiled(array, max_pixels):
+            whole.setdefault(array.shape, []).append(k)
+            continue
+        levels, blocks = unet_geometry(model)
+        align = 2**levels
+        margin = _round_up(unet_receptive_margin(levels, blocks) if overlap is None else overlap, align)
+        outputs[k] = predict_tiled(model, array, _round_up(tile or 128, align), margin, align=align,
+                                   batch_size=tile_batch_size, device=device, dtype=dtype)
+    for indices in whole.values():
+        for first in range(0, len(indices), max(1, batch_size)):
+            chunk = indices[first:first + max(1, batch_size)]
+            x = torch.stack([torch.as_tensor(arrays[k], dtype=dtype) for k in chunk])[:, None].to(device)
+            for k, y in zip(chunk, model(x)[:, 0].cpu().numpy()):
+                outputs[k] = y
+    return outputs
+
+
+def predict_map(model: nn.Module, image: np.ndarray | torch.Tensor, **kwargs) -> np.ndarray:
+    """One image's raw output map (see predict_maps)."""
+    return predict_maps(model, [image], **kwargs)[0]

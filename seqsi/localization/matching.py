@@ -10,18 +10,14 @@ formula everywhere so that ties are ties bit for bit.
 Only matched distances < max_dist enter the accuracy curve, and a pair at distance >=
 max_dist ranks after every closer pair, so it cannot change which closer pairs the
 greedy takes. `match` therefore only ranks the candidate pairs within max_dist (found
-with a KD-tree), which is exactly the dense greedy restricted to distances < max_dist,
-at O(n log n + candidates) cost instead of O(n^3). The greedy pass itself runs in
-vectorised rounds: a pair that ranks first among the remaining pairs of both its points
-is taken by the sequential greedy too, so each round takes all such pairs at once and
-drops the pairs they block; a sequential loop finishes any long chain of dependencies.
+with scipy's KD-tree), which is exactly the dense greedy restricted to distances < max_dist,
+at O(n log n + candidates) cost instead of O(n^3), and takes them in rank order with a plain
+loop: the candidate search dominates (benchmarks/localization.py).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.spatial import cKDTree
-
-_ROUNDS = 64  # vectorised rounds before the sequential finish (chains are rarely longer)
 
 
 def _points(points, name: str, dims: int | None = None) -> np.ndarray:
@@ -71,31 +67,15 @@ def _candidates(pred, ref, max_dist):
     return p[order], r[order], d[order]
 
 
-def _greedy(p, r, n_pred, n_ref):
-    """Indices (into the ranked pair list) of the pairs the sequential greedy takes."""
-    taken = []
-    alive = np.arange(len(p))
-    for _ in range(_ROUNDS):
-        if not len(alive):
-            break
-        first_p = np.full(n_pred, len(p))
-        first_r = np.full(n_ref, len(p))
-        np.minimum.at(first_p, p[alive], alive)
-        np.minimum.at(first_r, r[alive], alive)
-        dominant = alive[(first_p[p[alive]] == alive) & (first_r[r[alive]] == alive)]
-        taken.append(dominant)
-        used_p = np.zeros(n_pred, bool)
-        used_r = np.zeros(n_ref, bool)
-        used_p[p[dominant]] = True
-        used_r[r[dominant]] = True
-        alive = alive[~used_p[p[alive]] & ~used_r[r[alive]]]
-    if len(alive):  # the rest, in rank order: their fate depends only on each other
-        used_p, used_r, rest = set(), set(), []
-        for k, i, j in zip(alive.tolist(), p[alive].tolist(), r[alive].tolist()):
-            if i not in used_p and j not in used_r:
-                used_p.add(i), used_r.add(j), rest.append(k)
-        taken.append(np.asarray(rest, np.int64))
-    return np.sort(np.concatenate(taken)) if taken else np.zeros(0, np.int64)
+def _greedy(p, r, n_pred: int, n_ref: int) -> np.ndarray:
+    """Indices (into the ranked pair list) of the pairs the greedy takes: in rank order, every
+    pair whose two points are both still free."""
+    free_p, free_r, taken = [True] * n_pred, [True] * n_ref, []
+    for k, (i, j) in enumerate(zip(p.tolist(), r.tolist())):
+        if free_p[i] and free_r[j]:
+            free_p[i] = free_r[j] = False
+            taken.append(k)
+    return np.asarray(taken, np.int64)
 
 
 def match(pred, ref, max_dist: float = np.inf) -> tuple[np.ndarray, np.ndarray]:

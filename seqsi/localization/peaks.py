@@ -13,8 +13,8 @@ constant map (no contrast at all) has no peaks by definition: its every pixel wo
 otherwise be a "maximum". Coordinates come back as int64 rows (y, x) / (z, y, x) in
 C (lexicographic) order.
 
-The blur is scipy's Gaussian filter bit for bit, computed two to three times faster on 2D
-maps (seqsi.localization.blur). Only candidates, the pixels whose raw value passes the
+The blur is scipy.ndimage.gaussian_filter (mode "nearest", truncate 4), as the paper's
+code computes it (`gaussian_blur`). Only candidates, the pixels whose raw value passes the
 threshold, are tested for the maximum: each is compared with its window, closest neighbours
 first, in the blurred map framed by -inf, so a non-peak drops out after a gather or two.
 When most pixels are candidates (a threshold search) one dense window maximum serves
@@ -32,11 +32,54 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import ndimage
 
-from .blur import as_float_map, blur_radius, gaussian_blur, per_axis, sigmas_of
-
+TRUNCATE = 4.0  # Gaussian support in sigmas, scipy's default, fixed so that tiling knows its halo
 MIN_PARALLEL = 1 << 18  # below this many pixels one thread is faster than splitting the map
 DENSE_FRACTION = 0.2  # above this share of candidates one dense window maximum beats the gathers
+
+
+def per_axis(value, ndim: int, name: str, cast=float) -> tuple:
+    """One value for every axis, or exactly one per axis, as a tuple of `cast`."""
+    values = tuple(cast(v) for v in (np.ravel(value) if np.ndim(value) else (value,) * ndim))
+    if len(values) != ndim:
+        raise ValueError(f"{name} must be one value or {ndim} values for a {ndim}D map; got {value!r}")
+    return values
+
+
+def sigmas_of(sigma, ndim: int) -> tuple[float, ...]:
+    sigmas = per_axis(sigma, ndim, "sigma")
+    if any(not np.isfinite(s) or s < 0 for s in sigmas):
+        raise ValueError(f"sigma must be >= 0; got {sigma!r}")
+    return sigmas
+
+
+def blur_radius(sigma: float | Sequence[float], ndim: int) -> tuple[int, ...]:
+    """Reach of the blur in pixels per axis (scipy's kernel half-width rule)."""
+    return tuple(int(TRUNCATE * s + 0.5) for s in sigmas_of(sigma, ndim))
+
+
+def as_float_map(score, name: str = "score") -> np.ndarray:
+    score = np.asarray(score)
+    if score.ndim == 0:
+        raise ValueError(f"{name} must be a map with at least one spatial dimension; got a scalar")
+    if score.dtype == bool or not np.issubdtype(score.dtype, np.number) or np.iscomplexobj(score):
+        raise TypeError(f"{name} must be a real-valued map; got dtype {score.dtype}")
+    if score.dtype not in (np.float32, np.float64):
+        score = score.astype(np.float32 if score.dtype == np.float16 else np.float64)
+    return score
+
+
+def gaussian_blur(score: np.ndarray, sigma: float | Sequence[float] = 1.0, out: np.ndarray | None = None) -> np.ndarray:
+    """The blur of step 1: scipy.ndimage.gaussian_filter(score, sigma, mode="nearest",
+    truncate=4.0), in the map's float dtype; `out` (the map's shape and dtype, any strides)
+    receives the result."""
+    score = as_float_map(score)
+    sigmas = sigmas_of(sigma, score.ndim)
+    if out is not None and (out.shape != score.shape or out.dtype != score.dtype):
+        raise ValueError(f"out must have the map's shape {score.shape} and dtype {score.dtype}; "
+                         f"got {out.shape} {out.dtype}")
+    return ndimage.gaussian_filter(score, sigmas, mode="nearest", truncate=TRUNCATE, output=out)
 
 
 def _windows(window, ndim: int) -> tuple[int, ...]:

@@ -18,7 +18,6 @@ measured exact).
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import torch
 import torch.nn as nn
 
 from ..engine.predict import NO_CLASS, classes_of, report_nonfinite
-from ..localization import find_peaks, get_loss, predict_tiled, unet_receptive_margin
+from ..localization import find_peaks, get_loss, is_tiled, predict_map
 from ..localization.signal import has_signal, no_detections
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -70,26 +69,6 @@ def normalise(image: np.ndarray) -> np.ndarray:
     return np.zeros_like(x) if not high > low else (x - low) / (high - low)
 
 
-def _unet_geometry(model: nn.Module) -> tuple[int, int]:
-    from ..engine.localization import unet_geometry
-
-    return unet_geometry(model)
-
-
-def raw_map(net: nn.Module, x: np.ndarray, *, dtype: torch.dtype, device, max_pixels: int | None,
-            tile: int | None, batch_size: int = 1) -> tuple[np.ndarray, bool]:
-    """(raw output map, tiled?) of a network already in `dtype` on `device`."""
-    if max_pixels is None or x.size <= max_pixels:
-        with torch.no_grad():
-            y = net(torch.as_tensor(x, dtype=dtype)[None, None].to(device))
-        return y[0, 0].cpu().numpy(), False
-    levels, blocks = _unet_geometry(net)
-    align = 2**levels
-    margin = math.ceil(unet_receptive_margin(levels, blocks) / align) * align
-    core = math.ceil((tile or DEFAULT_TILE[x.ndim]) / align) * align
-    return predict_tiled(net, x, core, margin, align=align, batch_size=batch_size, device=device, dtype=dtype), True
-
-
 def detect(net: nn.Module, loss, image: np.ndarray, threshold: float, *, dtype: str = "float32", device="cpu",
            max_pixels: int | None = DEFAULT_MAX_PIXELS, tile: int | None = None, batch_size: int = 1,
            case: tuple[float, float] | None = None, keep_map: bool = False) -> Detections:
@@ -102,14 +81,15 @@ def detect(net: nn.Module, loss, image: np.ndarray, threshold: float, *, dtype: 
     if case is not None:
         a, b = case
         x = x * x.dtype.type(a) + x.dtype.type(b)  # in the inference precision, as the network sees it
-    raw, tiled = raw_map(net, x, dtype=torch_dtype, device=device, max_pixels=max_pixels, tile=tile,
-                         batch_size=batch_size)
+    raw = predict_map(net, x, dtype=torch_dtype, device=device, max_pixels=max_pixels,
+                      tile=tile or DEFAULT_TILE[x.ndim], tile_batch_size=batch_size)
     post = loss.postprocess(raw)  # over the whole stitched map
     # an input without signal (a constant image, under any a*x + b) has no detections in any mode
     centres = find_peaks(post, threshold) if has_signal(x) else no_detections(x.ndim)
     values = post[tuple(centres.T)] if len(centres) else np.zeros(0, post.dtype)
     return Detections(centres, np.asarray(values, dtype=np.float64), float(threshold), tuple(image.shape),
-                      time.perf_counter() - start, tiled, post.astype(np.float32) if keep_map else None)
+                      time.perf_counter() - start, is_tiled(x, max_pixels),
+                      post.astype(np.float32) if keep_map else None)
 
 
 def to_unit_range(image: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..io import atomic_path, write_csv, write_text
+from ..io import atomic_path, read_csv, write_csv, write_text
 
 RESULTS_FILE = "results.csv"
 RESULT_COLUMNS = ("testset", "metric", "value")
@@ -648,13 +648,9 @@ def per_seed_tables(
     return tables
 
 
-def merge_tables(tables: Mapping[Any, Table], *, expected_seeds: Iterable[Any] | None = None,
-                 strict: bool = True) -> Table:
-    """Merge per-seed tables (one value per cell) into one mean ± std table.
-
-    The mapping's keys are the seeds; `expected_seeds` defaults to them. Cells empty in a
-    per-seed table become missing runs of the merged table (an error when `strict`).
-    """
+def seed_rows(tables: Mapping[Any, Table]) -> list[dict[str, Any]]:
+    """The long rows that per-seed tables (one value per cell; the mapping's keys are the seeds)
+    hold: one per filled cell, what merging them aggregates, in whichever layout."""
     if not tables:
         raise ValueError("merge_tables: no tables to merge")
     first = next(iter(tables.values()))
@@ -672,12 +668,60 @@ def merge_tables(tables: Mapping[Any, Table], *, expected_seeds: Iterable[Any] |
                                  "expected per-seed tables")
             rows.append({**dict(zip(first.row_keys, r)), **dict(zip(first.col_keys, c)), seed_key: str(seed),
                          "metric": first.metric, "value": cell.mean})
+    return rows
+
+
+def merge_tables(tables: Mapping[Any, Table], *, expected_seeds: Iterable[Any] | None = None,
+                 strict: bool = True, drop_unevaluated: bool = False, **options: Any) -> Table:
+    """Merge per-seed tables (one value per cell) into one mean ± std table.
+
+    The mapping's keys are the seeds; `expected_seeds` defaults to them. Cells empty in a
+    per-seed table become missing runs of the merged table (an error when `strict`), except
+    with `drop_unevaluated` in the columns that no seed has any value for (e.g. artifact sets
+    never evaluated), which are left out. `options` (aggregate's decimals, labels, ddof, ...)
+    override the first table's.
+    """
+    rows = seed_rows(tables)
+    first = next(iter(tables.values()))
     row_order = list(dict.fromkeys(r for t in tables.values() for r in t.rows))
     col_order = list(dict.fromkeys(c for t in tables.values() for c in t.columns))
-    return aggregate(rows, first.row_keys, first.col_keys, first.metric, seed_key,
+    if drop_unevaluated:
+        evaluated = {tuple(str(r[k]) for k in first.col_keys) for r in rows}
+        col_order = [c for c in col_order if c in evaluated]
+    display = dict(decimals=first.decimals, scale=first.scale, higher_is_better=first.higher_is_better,
+                   mark_best=first.mark_best, labels=first.labels)
+    return aggregate(rows, first.row_keys, first.col_keys, first.metric, first.seed_key or "seed",
                      list(tables) if expected_seeds is None else expected_seeds, strict=strict,
-                     row_order=row_order, col_order=col_order, decimals=first.decimals, scale=first.scale,
-                     higher_is_better=first.higher_is_better, mark_best=first.mark_best, labels=first.labels)
+                     row_order=row_order, col_order=col_order, **{**display, **options})
+
+
+def _float_or_nan(text: str) -> float:
+    return float(text) if text != "" else math.nan  # to_records writes no mean for an empty cell
+
+
+def read_table(path: str | os.PathLike, row_keys: str | Sequence[str], col_key: str | Sequence[str] = "testset",
+               seed_key: str | None = "seed") -> Table:
+    """A table written by write_table (its tidy <stem>.csv) read back: rows, columns and cells
+    (mean, std, n, seeds) in the file's order, e.g. per-seed tables to merge. Display options
+    and the missing-run list are not in the file: they are the defaults and empty."""
+    path = Path(path)
+    row_keys, col_keys = _as_keys(row_keys, "row_keys"), _as_keys(col_key, "col_key")
+    records = read_csv(path)
+    needed = [*row_keys, *col_keys, "metric", "mean", "std", "n", "seeds"]
+    header = list(records[0]) if records else []
+    lacking = [k for k in needed if k not in header]
+    if lacking:
+        raise ValueError(f"{path}: not a table written by write_table with row keys {', '.join(row_keys)} and "
+                         f"column keys {', '.join(col_keys)}: lacks {', '.join(lacking)}"
+                         + ("" if records else " (the file has no rows)"))
+    cells: dict[tuple[Key, Key], Cell] = {}
+    for record in records:
+        key = (tuple(record[k] for k in row_keys), tuple(record[k] for k in col_keys))
+        cells[key] = Cell(_float_or_nan(record["mean"]), _float_or_nan(record["std"]), int(record["n"]),
+                          tuple(s for s in record["seeds"].split(";") if s))
+    seeds = tuple(dict.fromkeys(s for cell in cells.values() for s in cell.seeds))
+    return Table(row_keys, col_keys, records[0]["metric"], list(dict.fromkeys(r for r, _ in cells)),
+                 list(dict.fromkeys(c for _, c in cells)), cells, seed_key, seeds)
 
 
 def write_table(table: Table, out_dir: str | os.PathLike, stem: str) -> dict[str, Path]:
