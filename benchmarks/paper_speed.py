@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: process CPU time, with --threads 1 steadier than wall time on a busy machine")
-    parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply the CIFAR batch (quicker looks)")
+    parser.add_argument("--batch_scale", "--batch-scale", type=float, default=1.0, help="multiply the CIFAR batch (quicker looks)")
     args = parser.parse_args()
     args.clock_fn = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.batch_scale != 1.0:

@@ -240,15 +240,15 @@ def test_visualize_writes_one_png_per_type_and_class(tmp_path):
 def test_entry_scripts(tmp_path, capsys):
     generate = load_script(ROOT / "classification" / "czi", "generate_synthetic")
     prepare = load_script(ROOT / "classification" / "czi", "prepare_classification_data")
-    assert generate.main(["--out", str(tmp_path / "raw"), "--n-tomograms", "3", "--shape", "16", "24", "24",
-                          "--particles-per-tomogram", "6", "--size-scale", "0.3", "--missing", "0:wbp", "--quiet"]) == 0
+    assert generate.main(["--out", str(tmp_path / "raw"), "--n_tomograms", "3", "--shape", "16", "24", "24",
+                          "--particles_per_tomogram", "6", "--size_scale", "0.3", "--missing", "0:wbp", "--quiet"]) == 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert prepare.main(["--data-root", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
-                             "--patch-size", "8", "--quiet"]) == 0
+        assert prepare.main(["--data_root", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
+                             "--patch_size", "8", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "missing tomograms: 1" in out and (tmp_path / "out" / "wbp" / "train" / "metadata.csv").exists()
-    assert prepare.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+    assert prepare.main(["--data_root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
     assert "nowhere" in capsys.readouterr().err and not (tmp_path / "out2").exists()
 
 

@@ -29,7 +29,7 @@ def runs(tmp_path_factory):
     data, out = tmp / "data", tmp / "runs"
     assert script("generate_synthetic").main(
         ["--out", str(data), "--preset", "quick", "--shape", "16", "32", "32", "--count", "5", "--n-train", "2",
-         "--n-val", "1", "--n-test", "1", "--artifact-levels", "3"]) == 0
+         "--n-val", "1", "--n-test", "1", "--artifact_levels", "3"]) == 0
     train = script("train")
     for seed in ("1", "2"):
         for mode in METHODS:

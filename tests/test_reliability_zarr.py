@@ -1,5 +1,5 @@
 """Issue 14, case 1: a zarr chunk absent from the store (deleted, never copied) is an error naming
-the array and the chunk, or with --skip-missing-chunks a counted skip, never a patch of zeros.
+the array and the chunk, or with --skip_missing_chunks a counted skip, never a patch of zeros.
 Both zarr formats (2: `0/0.0.0`, 3: `0/c/0/0/0`) on real stores."""
 import json
 
@@ -77,9 +77,9 @@ def test_prepare_script_exits_2_naming_the_chunk(tmp_path, capsys):
     raw = make_czii(tmp_path / "raw", 2)
     chunk_file(raw / "train" / "static" / "ExperimentRuns" / "TS_0" / "VoxelSpacing10.000" / "wbp.zarr", 2).unlink()
     script = load_script(ROOT / "classification" / "czi", "prepare_classification_data")
-    args = ["--data-root", str(raw), "--out", str(tmp_path / "out"), "--patch-size", "6", "--tomo-types", "wbp",
+    args = ["--data_root", str(raw), "--out", str(tmp_path / "out"), "--patch_size", "6", "--tomo_types", "wbp",
             "--classes", "ribosome", "--quiet"]
     assert script.main(args) == 2
     assert "chunk '0.0.0' is missing" in capsys.readouterr().err
-    assert script.main(args + ["--skip-missing-chunks"]) == 0
+    assert script.main(args + ["--skip_missing_chunks"]) == 0
     assert "patches left out over missing zarr chunks: 1" in capsys.readouterr().out

@@ -50,7 +50,7 @@ def test_paper_matrices_have_the_paper_runs():
     # CIFAR-10, as the paper's run_training.sh: per seed, 4 base models x (base, 4 norms, dropout 0.3,
     # 3 augmentations) and the 2 telescopic models without variants
     runs = load_matrix(CIFAR, {}).runs
-    seed5 = {(r.args[r.args.index("--model") + 1], tuple(flags_of(r)[10:-2])) for r in runs if "5" == r.args[8]}
+    seed5 = {(r.args[r.args.index("--mode") + 1], tuple(flags_of(r)[10:-2])) for r in runs if "5" == r.args[8]}
     variants = [(), ("--norm_type", "instance"), ("--norm_type", "batch"), ("--norm_type", "layer"),
                 ("--norm_type", "mix"), ("--dropout_rate", "0.3"), ("--affine_aug",), ("--nonaffine_aug",),
                 ("--random_aug",)]
@@ -99,14 +99,14 @@ def test_run_folders_are_those_train_py_picks_by_itself():
     for env in ({"SEEDS": "7"}, {"DATASET": "digits", "QUICK": "1", "SEEDS": "5"}):  # one seed each: YAML is slow
         for run in load_matrix(CIFAR, env).runs:
             args = cifar_train.parse_args(flags_of(run))
-            config = resolve_config(args, {"model.mode": args.model, "model.norm": args.norm_type,
+            config = resolve_config(args, {"model.mode": args.mode, "model.norm": args.norm_type,
                                            "model.dropout": args.dropout_rate, "augment.group": args.aug})
             assert run_folder(config, get_mode(config["model"]["mode"]), cifar_variant(config)) == run.folder
     czi_train = load_script(CZI, "train")
     for run in load_matrix(CZI, {"SEEDS": "42"}).runs + load_matrix(CZI, {"QUICK": "1", "SEEDS": "5"}).runs:
         args = czi_train.parse_args(flags_of(run))
-        config = resolve_config(args, {"model.mode": args.model, "data.train_type": args.train_type})
-        assert run_folder(config, get_mode(args.model), config["data"]["train_type"]) == run.folder
+        config = resolve_config(args, {"model.mode": args.mode, "data.train_type": args.train_type})
+        assert run_folder(config, get_mode(args.mode), config["data"]["train_type"]) == run.folder
     for folder in (LOC2D, LOC3D):
         import argparse
 

@@ -55,7 +55,7 @@ def matrix(env) -> Matrix:
 
     def run(mode: str, seed: int, variant: str) -> Run:
         folder = Path(out) / get_mode(mode).name / variant / f"seed{seed}"
-        args = ("train.py", "--dataset", dataset, "--preset", preset, "--model", mode, "--seed", str(seed),
+        args = ("train.py", "--dataset", dataset, "--preset", preset, "--mode", mode, "--seed", str(seed),
                 "--out", out, *VARIANTS[variant], "--run_dir", str(folder), "--skip_done", "--no_progress", *extra)
         return Run(folder, args)
 

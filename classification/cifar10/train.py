@@ -24,8 +24,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dataset", choices=("cifar10", "digits"), default="cifar10",
                         help="picks configs/<dataset>.yaml when --config is not given")
     add_common_arguments(parser, None)
-    parser.add_argument("--model", help="mode: standard, se, seqsi_avg, seqsi_telescopic, affeq_avg, "
-                                        "affeq_telescopic, zscore, seqsi_sym (paper names accepted)")
+    parser.add_argument("--mode", "--model", help="standard, se, seqsi_avg, seqsi_telescopic, affeq_avg, affeq_telescopic, "
+                        "zscore, seqsi_sym (paper names accepted; --model is the paper's flag)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--batch_size", type=int)
@@ -46,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = resolve_config(args, {
-        "model.mode": args.model, "train.epochs": args.epochs, "train.lr": args.lr,
+        "model.mode": args.mode, "train.epochs": args.epochs, "train.lr": args.lr,
         "train.batch_size": args.batch_size, "model.norm": args.norm_type, "model.dropout": args.dropout_rate,
         "data.root": args.data_path, "augment.group": args.aug,
     })

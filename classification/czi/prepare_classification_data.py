@@ -1,6 +1,6 @@
 """Cut particle patches per tomogram type and split (by tomogram) from CZII-layout or MRC data.
 
-    python classification/czi/prepare_classification_data.py --data-root data/czii --out data/czi_patches
+    python classification/czi/prepare_classification_data.py --data_root data/czii --out data/czi_patches
 
 Reads <root>/[train/]static/ExperimentRuns/<run>/VoxelSpacing10.000/<type>.zarr (or .mrc) and
 <root>/[train/]overlay/ExperimentRuns/<run>/Picks/<class>.json, or the flat layout
@@ -17,23 +17,23 @@ from seqsi.data.cryoet import CLASSES, TOMO_TYPES, prepare_classification_data
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", required=True, help="folder holding train/ (CZII) or one folder per run (flat)")
+    parser.add_argument("--data_root", "--data-root", required=True, help="folder holding train/ (CZII) or one folder per run (flat)")
     parser.add_argument("--out", required=True, help="folder to create (replaced atomically if it exists)")
-    parser.add_argument("--patch-size", type=int, nargs="+", default=[64], help="one size or Z Y X (paper: 64)")
-    parser.add_argument("--tomo-types", nargs="+", default=list(TOMO_TYPES))
+    parser.add_argument("--patch_size", "--patch-size", type=int, nargs="+", default=[64], help="one size or Z Y X (paper: 64)")
+    parser.add_argument("--tomo_types", "--tomo-types", nargs="+", default=list(TOMO_TYPES))
     parser.add_argument("--classes", nargs="+", default=list(CLASSES), help="class names in id order")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--val-fraction", type=float, default=0.05)
-    parser.add_argument("--test-fraction", type=float, default=0.15)
-    parser.add_argument("--voxel-size", type=float, help="Angstrom; overrides the files' own voxel size")
-    parser.add_argument("--spacing-dir", default="VoxelSpacing10.000", help="voxel-spacing folder in the CZII layout")
+    parser.add_argument("--val_fraction", "--val-fraction", type=float, default=0.05)
+    parser.add_argument("--test_fraction", "--test-fraction", type=float, default=0.15)
+    parser.add_argument("--voxel_size", "--voxel-size", type=float, help="Angstrom; overrides the files' own voxel size")
+    parser.add_argument("--spacing_dir", "--spacing-dir", default="VoxelSpacing10.000", help="voxel-spacing folder in the CZII layout")
     parser.add_argument("--visualize", action="store_true", help="one PNG per type and class, three orthogonal slices")
-    parser.add_argument("--skip-missing-chunks", action="store_true",
+    parser.add_argument("--skip_missing_chunks", "--skip-missing-chunks", action="store_true",
                         help="leave out (and count) patches over zarr chunks absent from the store; default: an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if len(args.patch_size) not in (1, 3):
-        parser.error("--patch-size takes one size or three (Z Y X)")
+        parser.error("--patch_size takes one size or three (Z Y X)")
     return guarded(prepare, args, prefix="prepare_classification_data: error")
 
 

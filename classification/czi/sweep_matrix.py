@@ -37,10 +37,10 @@ def matrix(env) -> Matrix:
     extra = tuple(shlex.split(env.get("TRAIN_FLAGS", "")))
     prepare = []
     if quick and data is None:
-        prepare = [Step(("generate_synthetic.py", "--out", f"{QUICK_DATA}/raw", "--preset", "quick", "--n-tomograms",
+        prepare = [Step(("generate_synthetic.py", "--out", f"{QUICK_DATA}/raw", "--preset", "quick", "--n_tomograms",
                          "14", "--seed", "0", "--quiet"), skip_if=f"{QUICK_DATA}/patches/prepare.json"),
-                   Step(("prepare_classification_data.py", "--data-root", f"{QUICK_DATA}/raw", "--out",
-                         f"{QUICK_DATA}/patches", "--patch-size", "24", "--quiet"),
+                   Step(("prepare_classification_data.py", "--data_root", f"{QUICK_DATA}/raw", "--out",
+                         f"{QUICK_DATA}/patches", "--patch_size", "24", "--quiet"),
                         skip_if=f"{QUICK_DATA}/patches/prepare.json")]
     data_flag = ("--data_root", data) if data else ()
     runs = []
@@ -48,7 +48,7 @@ def matrix(env) -> Matrix:
         for train_type in train_types:
             for mode in modes:
                 folder = Path(out) / get_mode(mode).name / train_type / f"seed{seed}"
-                args = ("train.py", "--preset", "quick" if quick else "paper", "--model", mode, "--train_type",
+                args = ("train.py", "--preset", "quick" if quick else "paper", "--mode", mode, "--train_type",
                         train_type, "--seed", str(seed), "--out", out, *data_flag, "--run_dir", str(folder),
                         "--skip_done", "--no_progress", *extra)
                 runs.append(Run(folder, args))

@@ -26,7 +26,7 @@ from seqsi.report.tables import write_results
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, HERE / "configs" / "czi.yaml")
-    parser.add_argument("--model", help="mode: standard, seqsi (the paper's two), or any other of the registry: "
+    parser.add_argument("--mode", "--model", help="mode (--model: its former name): standard, seqsi (the paper's two), or any other of the registry: "
                                         "seq, affeq, zscore, seqsi_sym, seqsi_telescopic, ...")
     parser.add_argument("--train_type", choices=TOMO_TYPES, help="tomogram type to train on")
     parser.add_argument("--test_types", nargs="+", choices=TOMO_TYPES, help="types to test on (default: all four)")
@@ -42,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = resolve_config(args, {
-        "model.mode": args.model, "data.train_type": args.train_type, "eval.test_types": args.test_types,
+        "model.mode": args.mode, "data.train_type": args.train_type, "eval.test_types": args.test_types,
         "data.root": args.data_root, "data.patch_size": args.patch_size, "train.epochs": args.epochs,
         "train.lr": args.lr, "train.batch_size": args.batch_size,
     })

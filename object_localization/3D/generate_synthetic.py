@@ -30,10 +30,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     for split in SPLITS:
         p.add_argument(f"--n-{split}", type=int, default=None, help=f"number of {split} volumes")
     p.add_argument("--shape", type=int, nargs=3, metavar=("Z", "Y", "X"), help="volume shape in voxels")
-    p.add_argument("--voxel-size", type=float, nargs=3, metavar=("Z", "Y", "X"), help="voxel size in micrometres")
+    p.add_argument("--voxel_size", "--voxel-size", type=float, nargs=3, metavar=("Z", "Y", "X"), help="voxel size in micrometres")
     p.add_argument("--density", type=float, help="objects per 1000 um^3")
     p.add_argument("--count", type=int, help="exact number of objects per volume (overrides --density)")
-    p.add_argument("--artifact-levels", type=float, nargs="*", default=list(ARTIFACT_LEVELS),
+    p.add_argument("--artifact_levels", "--artifact-levels", type=float, nargs="*", default=list(ARTIFACT_LEVELS),
                    help="k of the arti_<k> test sets (none: no artifact sets)")
     p.add_argument("--overwrite", action="store_true", help="replace a data set this script wrote before")
     p.add_argument("--preview", type=Path, help="PNG of orthogonal views of the first test volume "

@@ -114,7 +114,7 @@ class Tomogram:
                 raise MissingChunkError(
                     f"tomogram {self.path}: array '{self._chunks.name}' chunk '{missing[0]}'{more} is missing from the "
                     f"store (zarr would read it as the fill value {self._source.fill_value}); restore it, or leave "
-                    "out the patches that touch it (prepare_classification_data.py --skip-missing-chunks)")
+                    "out the patches that touch it (prepare_classification_data.py --skip_missing_chunks)")
         try:
             block = np.asarray(self._source[tuple(index)])
         except Exception as err:  # corrupt chunk, truncated file
