@@ -189,7 +189,7 @@ def test_classifier_predicts_one_row_per_input(tmp_path):
 
 
 def test_classifier_reports_a_non_finite_output_instead_of_a_class():
-    from seqsi.engine.predict import NO_CLASS, NonFiniteOutputWarning
+    from seqsi.logits import NO_CLASS, NonFiniteOutputWarning
     from seqsi.prediction import classify
 
     model = build_model("resnet", "seqsi", 2, widths=[4, 8], blocks=[1, 1], strides=[1, 2]).eval()
