@@ -224,7 +224,7 @@ def test_shipped_nuclei_model_finds_generated_nuclei_from_a_file(tmp_path):
     rows = read_csv(tmp_path / "out" / "nuc.csv")
     found = np.array([[int(r["axis-0"]), int(r["axis-1"])] for r in rows])
     assert localization_score(found, label_centres(img.labels), 12) > 0.8
-    model = seqsi.models.pretrained("nuclei2d")
+    model = seqsi.pretrained("nuclei2d")
     assert model.seqsi_mode.name == "seqsi" and model.seqsi_threshold > 0
     api = seqsi.predict("nuclei2d", img.image)
     assert np.array_equal(api.centres, found)
@@ -251,7 +251,7 @@ def test_models_command_and_unknown_names(capsys):
     listing = capsys.readouterr().out
     assert all(name in listing for name in names) and ("synthetic" in listing or not names)
     with pytest.raises(ValueError, match="no shipped model"):
-        seqsi.models.pretrained("no-such-model")
+        seqsi.pretrained("no-such-model")
     assert main(["predict", "no-such-model", "x.tif", "--out", "/tmp/unused"]) == 2
     assert "seqsi models" in capsys.readouterr().err
 
