@@ -265,7 +265,7 @@ def test_loaded_model_wrapper_keeps_threshold():
 
 @SHIPPED
 def test_demo_predict_step_scores_the_embedded_real_image(tmp_path):
-    from seqsi.demo import predict as predict_step
+    from seqsi.commands.demo import predict as predict_step
 
     section = predict_step.run(tmp_path)
     assert "Detect objects in your own images" in section and (tmp_path / "predict" / "image.png").is_file()

@@ -20,8 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 from ..io import write_text
-from .matrix import Matrix, Run, Step, load_matrix
-from .state import STATES, RunState, state_of
+from ..sweep.matrix import Matrix, Run, Step, load_matrix
+from ..sweep.state import STATES, RunState, state_of
+from . import guarded
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "exec":
-        from .task import exec_run
+        from ..sweep.task import exec_run
 
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         return exec_run(args.run_dir, cmd)
@@ -158,7 +159,7 @@ def pending(matrix: Matrix) -> list[Run]:
 
 
 def local(matrix: Matrix, args) -> int:
-    from .local import run_local, slot_envs, visible_gpus
+    from ..sweep.local import run_local, slot_envs, visible_gpus
 
     todo = pending(matrix)
     if todo and not args.no_prepare and (rc := prepare(matrix, args)):
@@ -191,7 +192,7 @@ def local(matrix: Matrix, args) -> int:
 
 
 def slurm(matrix: Matrix, args) -> int:
-    from .slurm import SlurmOptions, submit, write_sbatch
+    from ..sweep.slurm import SlurmOptions, submit, write_sbatch
 
     todo = pending(matrix)
     if todo and not args.no_prepare and (rc := prepare(matrix, args)):
@@ -218,8 +219,7 @@ ACTIONS = {"plan": plan, "status": status, "prepare": prepare, "tables": tables,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..cli import guarded
-
+    """`python -m seqsi.sweep ...` (seqsi/sweep/__main__.py), the same as `seqsi sweep ...`."""
     parser = argparse.ArgumentParser(prog="python -m seqsi.sweep")
     add_arguments(parser)
     return guarded(run, parser.parse_args(argv), prefix="seqsi sweep: error")
