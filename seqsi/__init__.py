@@ -15,6 +15,8 @@ except PackageNotFoundError:  # running from a source tree
 from .models import build_model  # noqa: E402
 from .nn import get_mode  # noqa: E402
 
+# The two functions below reach the services (seqsi.prediction) from the package's facade;
+# they import it when called, so that importing any part of seqsi does not load them all.
 
 
 def predict(model, images, **kwargs):
@@ -24,4 +26,12 @@ def predict(model, images, **kwargs):
     return _predict(model, images, **kwargs)
 
 
-__all__ = ["__version__", "build_model", "get_mode", "predict"]
+def pretrained(name: str, device: str = "cpu"):
+    """A shipped pretrained model by name (`seqsi models` lists them), in eval mode, with its
+    detection threshold as `.seqsi_threshold`; see seqsi.prediction.pretrained."""
+    from .prediction import pretrained as _pretrained
+
+    return _pretrained(name, device)
+
+
+__all__ = ["__version__", "build_model", "get_mode", "predict", "pretrained"]

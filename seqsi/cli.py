@@ -1,36 +1,28 @@
-"""`seqsi` command line. Each subcommand lives in its own module, which provides
-`add_arguments(parser)` and `run(args) -> int`; it is imported only when used.
+"""`seqsi` command line. Each subcommand lives in its own module of seqsi.commands, which
+provides `add_arguments(parser)` and `run(args) -> int`; it is imported only when used.
 Bad input (ValueError, OSError) prints one line and exits 2; SEQSI_DEBUG=1 shows the traceback."""
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
+
+from .commands import guarded
+
+__all__ = ["COMMANDS", "guarded", "main"]
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "certify": ("seqsi.invariance.certify", "audit a model layer by layer for its photometric guarantee"),
-    "gallery": ("seqsi.photometric.gallery", "PNG of an image or volume under every corruption of a suite"),
-    "demo": ("seqsi.demo", "the paper's comparison in miniature on embedded real data"),
-    "export": ("seqsi.export", "export a trained model as a plain state_dict, TorchScript or ONNX file"),
-    "models": ("seqsi.prediction.zoo", "list the shipped pretrained models"),
-    "predict": ("seqsi.prediction.cli", "detect objects in (or classify) your own images with a trained or shipped model"),
-    "invariance": ("seqsi.prediction.invariance", "do detections move under a*x + b? any run, your own images"),
-    "split-volume": ("seqsi.prediction.split", "cut one labelled volume into train/val/test blocks"),
-    "sweep": ("seqsi.sweep.cli", "plan and run an experiment's run matrix, locally in parallel or as a SLURM array"),
+    "certify": ("seqsi.commands.certify", "audit a model layer by layer for its photometric guarantee"),
+    "gallery": ("seqsi.commands.gallery", "PNG of an image or volume under every corruption of a suite"),
+    "demo": ("seqsi.commands.demo", "the paper's comparison in miniature on embedded real data"),
+    "export": ("seqsi.commands.export", "export a trained model as a plain state_dict, TorchScript or ONNX file"),
+    "models": ("seqsi.commands.models", "list the shipped pretrained models"),
+    "predict": ("seqsi.commands.predict", "detect objects in (or classify) your own images with a trained or shipped model"),
+    "invariance": ("seqsi.commands.invariance", "do detections move under a*x + b? any run, your own images"),
+    "split-volume": ("seqsi.commands.split_volume", "cut one labelled volume into train/val/test blocks"),
+    "sweep": ("seqsi.commands.sweep", "plan and run an experiment's run matrix, locally in parallel or as a SLURM array"),
 }
-
-
-def guarded(fn, *args, prefix: str = "error") -> int:
-    """Run fn(*args); bad input (ValueError, OSError) prints one line and returns 2."""
-    try:
-        return int(fn(*args) or 0)
-    except (ValueError, OSError) as err:
-        if os.environ.get("SEQSI_DEBUG"):
-            raise
-        print(f"{prefix}: {err}", file=sys.stderr)
-        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

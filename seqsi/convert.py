@@ -16,7 +16,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from .invariance.audit import _HOMOGENEOUS
+from .invariance import POSITIVELY_HOMOGENEOUS
 from .nn.constrained import ZeroSumConv, unconstrain
 from .nn.modes import Mode, get_mode
 from .nn.norms import NORMS, make_norm
@@ -98,7 +98,7 @@ def convert(
                     problems.append(f"{name} ({type(module).__name__}) cannot be replaced: unknown channel count")
                     continue
                 _set_module(model, name, make_norm(norm, _norm_dims(module, model_dims), channels))
-        elif not any(True for _ in module.children()) and not isinstance(module, _HOMOGENEOUS + _BIASED):
+        elif not any(True for _ in module.children()) and not isinstance(module, POSITIVELY_HOMOGENEOUS + _BIASED):
             problems.append(f"{name} ({type(module).__name__}) may not be positively homogeneous")
 
     if mode.stem_kernel_sum == 0.0:

@@ -24,7 +24,6 @@ weights of the plain modules, loadable into `plain(build_model(spec))` (`load_ex
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import zipfile
@@ -383,21 +382,3 @@ def is_export(path: str | Path) -> bool:
     except Exception:
         return False
     return isinstance(payload, dict) and payload.get("format") == FORMAT
-
-
-# ----------------------------------------------------------------------------- CLI
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="a training checkpoint (best.pt), a run folder or a shipped model's name")
-    parser.add_argument("--to", required=True, choices=TARGETS, help="state_dict, torchscript or onnx")
-    parser.add_argument("--out", required=True, help="the file to write")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .prediction.zoo import load_any_model
-
-    model = load_any_model(args.checkpoint).model
-    path = export_model(model, args.to, args.out)
-    print(f"wrote {path} ({args.to}, {path.stat().st_size / 1e6:.2f} MB): {model.seqsi_spec['name']} "
-          f"{model.seqsi_mode.name} {model.seqsi_spec['dims']}D, constrained kernels folded into plain convolutions")
-    return 0

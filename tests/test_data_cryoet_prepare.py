@@ -229,9 +229,10 @@ def test_lazy_slicing_gives_the_same_patches(tmp_path):
 
 
 def test_visualize_writes_one_png_per_type_and_class(tmp_path):
-    pytest.importorskip("seqsi.report.views")
+    from seqsi.report.views import save_orthogonal_views
+
     root = make_czii(tmp_path / "raw")
-    prepare_quiet(root, tmp_path / "out", patch_size=6, tomo_types=TYPES, visualize=True)
+    prepare_quiet(root, tmp_path / "out", patch_size=6, tomo_types=TYPES, draw_example=save_orthogonal_views)
     pngs = sorted(p.relative_to(tmp_path / "out" / "examples").as_posix() for p in (tmp_path / "out").rglob("*.png"))
     assert pngs == sorted(f"{t}/{c}.png" for t in TYPES for c in ("apo-ferritin", "ribosome"))
     assert all((tmp_path / "out" / "examples" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

@@ -189,7 +189,7 @@ def test_classifier_predicts_one_row_per_input(tmp_path):
 
 
 def test_classifier_reports_a_non_finite_output_instead_of_a_class():
-    from seqsi.engine.predict import NO_CLASS, NonFiniteOutputWarning
+    from seqsi.logits import NO_CLASS, NonFiniteOutputWarning
     from seqsi.prediction import classify
 
     model = build_model("resnet", "seqsi", 2, widths=[4, 8], blocks=[1, 1], strides=[1, 2]).eval()
@@ -224,7 +224,7 @@ def test_shipped_nuclei_model_finds_generated_nuclei_from_a_file(tmp_path):
     rows = read_csv(tmp_path / "out" / "nuc.csv")
     found = np.array([[int(r["axis-0"]), int(r["axis-1"])] for r in rows])
     assert localization_score(found, label_centres(img.labels), 12) > 0.8
-    model = seqsi.models.pretrained("nuclei2d")
+    model = seqsi.pretrained("nuclei2d")
     assert model.seqsi_mode.name == "seqsi" and model.seqsi_threshold > 0
     api = seqsi.predict("nuclei2d", img.image)
     assert np.array_equal(api.centres, found)
@@ -251,7 +251,7 @@ def test_models_command_and_unknown_names(capsys):
     listing = capsys.readouterr().out
     assert all(name in listing for name in names) and ("synthetic" in listing or not names)
     with pytest.raises(ValueError, match="no shipped model"):
-        seqsi.models.pretrained("no-such-model")
+        seqsi.pretrained("no-such-model")
     assert main(["predict", "no-such-model", "x.tif", "--out", "/tmp/unused"]) == 2
     assert "seqsi models" in capsys.readouterr().err
 
@@ -265,7 +265,7 @@ def test_loaded_model_wrapper_keeps_threshold():
 
 @SHIPPED
 def test_demo_predict_step_scores_the_embedded_real_image(tmp_path):
-    from seqsi.demo import predict as predict_step
+    from seqsi.commands.demo import predict as predict_step
 
     section = predict_step.run(tmp_path)
     assert "Detect objects in your own images" in section and (tmp_path / "predict" / "image.png").is_file()

@@ -12,7 +12,7 @@ from seqsi.data.crops import minmax_unit
 from seqsi.data.dsb_sample import sample_files
 from seqsi.engine.evaluate import evaluate_classifier
 from seqsi.engine.localization import evaluate_localizer, invariance_experiment, tiny_config
-from seqsi.engine.predict import NO_CLASS, NonFiniteOutputWarning, classes_of
+from seqsi.logits import NO_CLASS, NonFiniteOutputWarning, classes_of
 from seqsi.localization import detect_centres
 from seqsi.localization.signal import NO_SIGNAL_FLOOR, has_signal, signal_per_sample
 from seqsi.models import build_model

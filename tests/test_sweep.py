@@ -233,7 +233,7 @@ class Done:
 @pytest.fixture
 def sweep(capsys):
     """`seqsi sweep ARGS` in this process (its runs are still child processes)."""
-    from seqsi.sweep.cli import main
+    from seqsi.commands.sweep import main
 
     def call(*args):
         capsys.readouterr()

@@ -11,7 +11,7 @@ from helpers import ROOT
 
 from seqsi.io import read_csv
 from seqsi.sweep import load_matrix, state_of
-from seqsi.sweep.cli import main
+from seqsi.commands.sweep import main
 from seqsi.sweep.state import LOG
 
 pytestmark = pytest.mark.slow

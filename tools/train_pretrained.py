@@ -143,7 +143,7 @@ def write_cards(path: Path = ROOT / "docs" / "models.md", weights: Path = WEIGHT
              "**These are small models trained on synthetic data** (seqsi's fluorescence generators), in minutes on one",
              "CPU core: a starting point and a demonstration of the guarantee, not a replacement for a model trained on",
              "your images. Each is written by `tools/train_pretrained.py` (seed 0 data, seed 1 training) and loads by",
-             "name: `seqsi predict nuclei2d img.tif --out DIR`, `seqsi.models.pretrained(\"spots3d\")`, `seqsi models`.",
+             "name: `seqsi predict nuclei2d img.tif --out DIR`, `seqsi.pretrained(\"spots3d\")`, `seqsi models`.",
              "", "Scores are the localization score (mean of the accuracy curve, SPEC section 4) on the held-out",
              "generated test images (never seen in training or in the threshold fit), clean (`none`), under each",
              "alteration of the `fluorescence` suite (applied after min-max normalisation, the same altered images for",

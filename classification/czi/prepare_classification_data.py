@@ -13,6 +13,7 @@ import argparse
 
 from seqsi.cli import guarded
 from seqsi.data.cryoet import CLASSES, TOMO_TYPES, prepare_classification_data
+from seqsi.report.views import save_orthogonal_views
 
 
 def main(argv=None) -> int:
@@ -42,7 +43,8 @@ def prepare(args: argparse.Namespace) -> int:
         args.data_root, args.out, patch_size=args.patch_size[0] if len(args.patch_size) == 1 else args.patch_size,
         tomo_types=args.tomo_types, classes=args.classes, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, voxel_size=args.voxel_size, spacing_dir=args.spacing_dir,
-        visualize=args.visualize, progress=not args.quiet, skip_missing_chunks=args.skip_missing_chunks)
+        draw_example=save_orthogonal_views if args.visualize else None, progress=not args.quiet,
+        skip_missing_chunks=args.skip_missing_chunks)
     for split, runs in summary["splits"].items():
         print(f"{split}: {len(runs)} tomograms ({', '.join(runs)})")
     for t, by_split in summary["counts"].items():

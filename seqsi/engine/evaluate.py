@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..data.classification import to_unit_float
 from ..localization.signal import signal_per_sample
-from .predict import classes_of, report_nonfinite
+from ..logits import classes_of, report_nonfinite
 from .seeding import derive_seed
 
 CHUNK = 1024
@@ -47,7 +47,7 @@ def evaluate_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Te
     """{test set name: {"accuracy", "error", "nonfinite", "no_signal"}} over the whole test set.
 
     An image whose logits are not all finite gets no class (counted as an error, and warned
-    about: seqsi.engine.predict). `no_signal` counts the images without signal after the
+    about: seqsi.logits). `no_signal` counts the images without signal after the
     corruption (seqsi.localization.signal: a constant image, say); they are classified like
     any other, but an invariant mode's logits on them are rounding noise, so their class is
     arbitrary."""

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .predict import classes_of
+from ..logits import classes_of
 
 
 def macro_accuracy(hits, support, predicted) -> float:

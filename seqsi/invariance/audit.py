@@ -33,10 +33,13 @@ _ALLOWED = {
     SCALE_EQUIVARIANT: ("a h",),
     INVARIANT: ("a h + b", "h"),
 }
-_HOMOGENEOUS = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
-                nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-                nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
-                nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+# Leaf modules that are positively homogeneous, f(a h) = a f(h) for every a > 0: they keep
+# SEq and SEqSI, so neither the audit's explanation nor seqsi.convert flags them.
+POSITIVELY_HOMOGENEOUS = (
+    nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+    nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
@@ -120,7 +123,7 @@ def explain(module: nn.Module) -> str:
         reasons.append("zero padding: the border stays 0 instead of following a*x + b (use reflect padding)")
     if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
         reasons.append("unconstrained kernel: a shift b of its input adds b*sum(w) (a zero-sum stem removes it)")
-    elif not isinstance(module, _HOMOGENEOUS + (nn.modules.batchnorm._BatchNorm,)) and not reasons:
+    elif not isinstance(module, POSITIVELY_HOMOGENEOUS + (nn.modules.batchnorm._BatchNorm,)) and not reasons:
         reasons.append(f"{type(module).__name__} is not positively homogeneous (f(a h) != a f(h))")
     return "; ".join(reasons) or "its output obeys none of the allowed relations"
 

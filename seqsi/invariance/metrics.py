@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..engine.predict import classes_of
+from ..logits import classes_of
 from ..properties import Property
 
 
@@ -31,7 +31,7 @@ def compare_logits(clean: torch.Tensor, altered: torch.Tensor, a: float, b: floa
     raw = (altered - clean).abs()
     rescaled = (undo(altered, a, b, promise) - clean).abs()
     return {
-        # a row with non-finite logits has no class (seqsi.engine.predict), so it counts as a mismatch
+        # a row with non-finite logits has no class (seqsi.logits), so it counts as a mismatch
         "mismatch_pct": 100.0 * ((classes_of(altered)[0] != classes_of(clean)[0]) | (classes_of(altered)[0] < 0))
         .double().mean().item(),
         "mean_abs_err": raw.mean().item(),

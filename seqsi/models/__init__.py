@@ -50,13 +50,4 @@ def model_from_spec(spec: dict[str, Any]) -> nn.Module:
     return build_model(spec["name"], spec["mode"], spec["dims"], **spec.get("config", {}))
 
 
-def pretrained(name: str, device: str = "cpu") -> nn.Module:
-    """A shipped pretrained model by name (`seqsi models` lists them), in eval mode, with its
-    detection threshold as `.seqsi_threshold`. Loading goes through the engine's checkpoint
-    reader, imported here lazily (models sit below engine in the layering)."""
-    from ..prediction.zoo import pretrained as load
-
-    return load(name, device)
-
-
-__all__ = ["MODELS", "pretrained", "BasicBlock", "ResBlock", "ResNet", "UNet", "build_model", "model_from_spec", "pad_to_multiple"]
+__all__ = ["MODELS", "BasicBlock", "ResBlock", "ResNet", "UNet", "build_model", "model_from_spec", "pad_to_multiple"]

@@ -1,16 +1,15 @@
-"""`seqsi gallery IMAGE_OR_VOLUME -o out.png`: one image under every corruption of a suite.
+"""One image under every corruption of a suite, as one PNG (`seqsi gallery`).
 
 So a person can see what each test set looks like before trusting a table built on it.
 The input is min-max normalised to [0, 1] first, as the experiments do. Each panel is
 shown on its own display range [min, max] (default; written under it, the same for all
-channels so colours are not stretched) or all on [0, 1] (--range unit). Pixels that a
+channels so colours are not stretched) or all on [0, 1] (unit_range, `--range unit`). Pixels that a
 corruption clipped (found by re-running it without its clip, same draws) are counted
 and, on gray images, marked: red at the top bound, blue at the bottom. Volumes are
 shown as an XY view over an XZ view, maximum projections (default) or central slices.
 """
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -22,21 +21,6 @@ from .corruptions import minmax_normalize, with_overrides
 from .suites import load_suite
 
 READERS = (".tif", ".tiff", ".npy", ".png", ".jpg", ".jpeg")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("image", help="a 2D image (gray or RGB) or a 3D volume (z, y, x): " + ", ".join(READERS))
-    parser.add_argument("-o", "--output", required=True, help="PNG file to write")
-    parser.add_argument("--suite",
-                        help="packaged suite name or YAML path (default: cifar10 for 2D, fluorescence for 3D)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the corruption draws (default 0)")
-    parser.add_argument("--view", choices=("mip", "slice"), default="mip",
-                        help="3D: maximum projections (default) or central slices")
-    parser.add_argument("--kind", choices=("auto", "image", "volume"), default="auto",
-                        help="how to read a 3-dimensional array: auto = (H, W, 3|4) is RGB, anything else a volume")
-    parser.add_argument("--range", choices=("panel", "unit"), default="panel", dest="display_range",
-                        help="display range: each panel's own [min, max] (default) or [0, 1] for all")
-    parser.add_argument("--columns", type=int, default=5, help="panels per row (default 5)")
 
 
 def read_array(path: Path) -> np.ndarray:
@@ -174,15 +158,3 @@ def save_gallery(x: torch.Tensor, output: str | Path, *, suite: str | None = Non
     with atomic_path(Path(output)) as tmp:
         fig.savefig(tmp, format="png")
     return len(panels), skipped
-
-
-def run(args: argparse.Namespace) -> int:
-    path = Path(args.image)
-    x = to_batch(read_array(path), args.kind, str(path))
-    suite = args.suite or ("fluorescence" if x.ndim == 5 else "cifar10")
-    n, skipped = save_gallery(x, args.output, suite=suite, seed=args.seed, view=args.view,
-                              unit_range=args.display_range == "unit", columns=args.columns, name=path.name)
-    print(f"wrote {args.output}: {n} panels (suite {suite}, seed {args.seed})")
-    if skipped:
-        print(f"skipped for {x.ndim - 2}D data: {', '.join(skipped)}")
-    return 0

@@ -4,7 +4,7 @@
     found = seqsi.predict("nuclei2d", image)          # numpy array in, Detections out
     found.centres, found.values                         # (K, 2) pixel indices, z-scores
 
-`seqsi predict MODEL INPUT... --out DIR` (seqsi.prediction.cli) is the same on files.
+`seqsi predict MODEL INPUT... --out DIR` (seqsi.prediction.files) is the same on files.
 """
 from __future__ import annotations
 

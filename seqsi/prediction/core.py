@@ -26,9 +26,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..engine.predict import NO_CLASS, classes_of, report_nonfinite
 from ..localization import find_peaks, get_loss, is_tiled, predict_map
 from ..localization.signal import has_signal, no_detections
+from ..logits import NO_CLASS, classes_of, report_nonfinite
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 FLOAT32_MAX_RATIO = 100.0  # |b| / a up to which float32 keeps every detection (tests/test_predict_precision.py)

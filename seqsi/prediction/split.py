@@ -1,6 +1,5 @@
-"""Cut one labelled image or volume into train / val / test blocks without fragmenting objects.
-
-    seqsi split-volume image.tif masks.tif --out data/mine --fractions 0.7,0.15,0.15
+"""Cut one labelled image or volume into train / val / test blocks without fragmenting objects
+(`seqsi split-volume image.tif masks.tif --out data/mine --fractions 0.7,0.15,0.15`).
 
 The blocks are slabs along one axis (default: the longest). Each cut is placed, within
 `search` pixels of where the fractions put it, on the plane that crosses the fewest objects
@@ -12,13 +11,12 @@ listed in `split.json`. The layout is the localization experiments' (`<split>/im
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..data.bioimage import IMAGES, MASKS, read_image, read_mask, read_spacing, write_tiff
+from ..data.bioimage import IMAGES, MASKS, write_tiff
 from ..io import write_json
 
 SPLITS = ("train", "val", "test")
@@ -96,27 +94,3 @@ def split_volume(image: np.ndarray, labels: np.ndarray, out: str | Path, *, frac
                                    "objects": int(len(np.unique(block_lab)) - 1)}
     write_json(out / "split.json", record)
     return record
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("image", help="the image or volume (TIFF)")
-    parser.add_argument("mask", help="its integer label mask (TIFF, same shape)")
-    parser.add_argument("--out", required=True, help="folder to write train/, val/, test/ into")
-    parser.add_argument("--fractions", default="0.7,0.15,0.15", help="train,val,test shares of the axis")
-    parser.add_argument("--axis", type=int, help="axis to cut along (default: the longest)")
-    parser.add_argument("--search", type=int, help="pixels around each target cut searched for a clean plane")
-
-
-def run(args: argparse.Namespace) -> int:
-    image = read_image(args.image)
-    labels = read_mask(args.mask, shape=image.shape)
-    try:
-        fractions = [float(f) for f in args.fractions.split(",")]
-    except ValueError:
-        raise ValueError(f"--fractions must be numbers like 0.7,0.15,0.15; got {args.fractions!r}") from None
-    record = split_volume(image, labels, args.out, fractions=fractions, axis=args.axis, search=args.search,
-                          spacing=read_spacing(args.image), name=Path(args.image).stem)
-    blocks = ", ".join(f"{s} {b['start']}:{b['stop']} ({b['objects']} objects)" for s, b in record["blocks"].items())
-    print(f"cut along axis {record['axis']} at {record['cuts']}: {blocks}; "
-          f"{len(record['removed_pieces'])} cut piece(s) unlabelled in the block without their centroid")
-    return 0

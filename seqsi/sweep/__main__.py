@@ -1,3 +1,3 @@
-from .cli import main
+from ..commands.sweep import main
 
 raise SystemExit(main())

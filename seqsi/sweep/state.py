@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..engine.experiment import RESULTS  # the experiments' finished-run marker
 from ..io import write_json
+from .matrix import Matrix, Run
 
 CHECKPOINT = "last.pt"
 LOG = "sweep.log"
@@ -102,3 +103,13 @@ def state_of(run_dir: Path, now: float | None = None) -> RunState:
 def is_busy(run_dir: Path) -> bool:
     """Another launcher is running this run now: never start it a second time."""
     return state_of(run_dir).state == "running"
+
+
+def matrix_states(matrix: Matrix) -> list[tuple[Run, RunState]]:
+    """Every run of the matrix with what its run folder says."""
+    return [(run, state_of(matrix.path(run.folder))) for run in matrix.runs]
+
+
+def pending_runs(matrix: Matrix) -> list[Run]:
+    """The runs to start: neither done nor running anywhere."""
+    return [run for run, state in matrix_states(matrix) if state.state not in ("done", "running")]

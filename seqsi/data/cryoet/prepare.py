@@ -5,7 +5,7 @@ Written under `out` (built in a temporary folder beside it and moved into place 
     <out>/prepare.json                                  seed, fractions, runs per split, counts, skips
     <out>/<type>/<split>/metadata.csv                   one row per patch (see METADATA_COLUMNS)
     <out>/<type>/<split>/patches/<run>__<class>__<k>.npy    float32 (z, y, x)
-    <out>/examples/<type>/<class>.png                   with visualize=True
+    <out>/examples/<type>/<class>.png                   with draw_example (e.g. save_orthogonal_views)
 
 The split is the same for every type, so the test tomograms of one type are never trained on
 in any other type, and a particle has the same file name in every type folder.
@@ -150,7 +150,7 @@ def prepare_classification_data(
     test_fraction: float = 0.15,
     voxel_size: float | None = None,
     spacing_dir: str = DEFAULT_SPACING_DIR,
-    visualize: bool = False,
+    draw_example: Callable[..., object] | None = None,
     progress: bool = True,
     max_in_memory_bytes: int = 4 << 30,
     skip_missing_chunks: bool = False,
@@ -161,7 +161,8 @@ def prepare_classification_data(
     used, and 10.012 A when a file says nothing. Tomograms no larger than `max_in_memory_bytes`
     are read once; larger ones are sliced lazily per patch. A patch over zarr chunks absent from
     the store is an error naming the array and chunk; `skip_missing_chunks` leaves such
-    patches out instead, counted in the summary (`skipped_missing_chunks`).
+    patches out instead, counted in the summary (`skipped_missing_chunks`). `draw_example`,
+    when given, draws one example patch per type and class (see write_examples).
     """
     from tqdm.auto import tqdm
 
@@ -239,18 +240,19 @@ def prepare_classification_data(
             "skipped_missing_chunks_total": sum(n for v in missing_chunks.values() for n in v.values()),
         }
         write_json(tmp / "prepare.json", summary)
-        if visualize:
-            write_examples(tmp, rows, classes)
+        if draw_example is not None:
+            write_examples(tmp, rows, classes, draw_example)
     return summary
 
 
-def write_examples(root: Path, rows: dict, classes: Sequence[str]) -> list[Path]:
-    """One PNG per type and class: three orthogonal slices through an example patch, its pick marked.
+def write_examples(root: Path, rows: dict, classes: Sequence[str], draw: Callable[..., object]) -> list[Path]:
+    """One PNG per type and class of an example patch, its pick marked, drawn by
+    `draw(patch, path, points=, title=)`: seqsi.report.views.save_orthogonal_views (three
+    orthogonal slices) is the one the experiment passes; data sits below report in the layering.
 
     The example is the first patch (train split first) whose pick sits at the patch centre, so that
     the slices cut through the particle.
     """
-    from ...report.views import save_orthogonal_views
 
     def offset(r):
         return [float(r[f"centre_{a}"]) - int(r[f"origin_{a}"]) for a in "zyx"]
@@ -268,7 +270,6 @@ def write_examples(root: Path, rows: dict, classes: Sequence[str]) -> list[Path]
             patch = np.load(root / t / split / example["patch"], allow_pickle=False)
             path = root / "examples" / t / f"{c}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_orthogonal_views(patch, path, points={"pick": [offset(example)]},
-                                  title=f"{c} | {t} | {example['run']} ({split})")
+            draw(patch, path, points={"pick": [offset(example)]}, title=f"{c} | {t} | {example['run']} ({split})")
             written.append(path)
     return written

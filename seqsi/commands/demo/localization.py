@@ -7,10 +7,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..data.bioimage import list_samples
-from ..data.dsb_sample import build_sample_dataset
-from ..engine.config import deep_merge
-from ..engine.localization import evaluate_run, invariance_run, tiny_config, train_localizer
+from ...data.bioimage import list_samples
+from ...data.dsb_sample import build_sample_dataset
+from ...engine.config import deep_merge
+from ...engine.localization import evaluate_run, invariance_run, tiny_config, train_localizer
 
 
 def run(config: dict, out: Path, progress: bool = True) -> dict:

@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 from ..io import write_text
-from .matrix import Matrix, Run, Step, load_matrix
-from .state import STATES, RunState, state_of
+from ..sweep.matrix import Matrix, Run, load_matrix
+from ..sweep.state import STATES, RunState, matrix_states, pending_runs, state_of
+from ..sweep.steps import run_steps
+from . import guarded
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,16 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "exec":
-        from .task import exec_run
+        from ..sweep.task import exec_run
 
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         return exec_run(args.run_dir, cmd)
     matrix = load_matrix(args.matrix, os.environ)
     return ACTIONS[args.action](matrix, args)
-
-
-def states(matrix: Matrix) -> list[tuple[Run, RunState]]:
-    return [(run, state_of(matrix.path(run.folder))) for run in matrix.runs]
 
 
 def counts_line(matrix: Matrix, found: list[tuple[Run, RunState]]) -> str:
@@ -105,7 +102,7 @@ def counts_line(matrix: Matrix, found: list[tuple[Run, RunState]]) -> str:
 
 
 def plan(matrix: Matrix, args) -> int:
-    found = states(matrix)
+    found = matrix_states(matrix)
     if not args.quiet:
         width = max((len(str(r.folder)) for r in matrix.runs), default=0)
         for run, state in found:
@@ -118,23 +115,11 @@ def plan(matrix: Matrix, args) -> int:
 
 
 def status(matrix: Matrix, args) -> int:
-    found = states(matrix)
+    found = matrix_states(matrix)
     for run, state in found:
         if state.state != "done" or args.all:
             print(f"{state.state:<8} {run.folder}" + (f"  {state.detail}" if state.detail else ""))
     print(counts_line(matrix, found))
-    return 0
-
-
-def run_steps(matrix: Matrix, steps: list[Step], what: str) -> int:
-    for step in steps:
-        if step.skip_if and matrix.path(step.skip_if).exists():
-            continue
-        print(f"[sweep] {what}: {shlex.join(step.args)}", flush=True)
-        done = subprocess.run([sys.executable, *step.args], cwd=matrix.folder)
-        if done.returncode:
-            print(f"[sweep] {what} step failed (exit code {done.returncode}): {shlex.join(step.args)}", file=sys.stderr)
-            return done.returncode
     return 0
 
 
@@ -146,21 +131,17 @@ def tables(matrix: Matrix, args) -> int:
     if not matrix.runs:
         print(f"{matrix.name}: the matrix is empty, no tables")
         return 0
-    missing = [run for run, state in states(matrix) if state.state != "done"]
+    missing = [run for run, state in matrix_states(matrix) if state.state != "done"]
     if missing:
         raise ValueError(f"{len(missing)} of {len(matrix.runs)} runs are not done (first: {missing[0].folder}); "
                          "see `seqsi sweep status`, or run the table scripts by hand with --partial")
     return run_steps(matrix, matrix.tables, "tables")
 
 
-def pending(matrix: Matrix) -> list[Run]:
-    return [run for run, state in states(matrix) if state.state not in ("done", "running")]
-
-
 def local(matrix: Matrix, args) -> int:
-    from .local import run_local, slot_envs, visible_gpus
+    from ..sweep.local import run_local, slot_envs, visible_gpus
 
-    todo = pending(matrix)
+    todo = pending_runs(matrix)
     if todo and not args.no_prepare and (rc := prepare(matrix, args)):
         return rc
     if args.gpus == "none":
@@ -171,7 +152,7 @@ def local(matrix: Matrix, args) -> int:
         gpus = [g.strip() for g in args.gpus.split(",") if g.strip()]
     jobs = args.jobs or max(1, len(gpus) // args.gpus_per_run)
     slots = slot_envs(jobs, gpus, args.gpus_per_run, args.threads, os.environ)
-    print(f"{counts_line(matrix, states(matrix))}; {len(todo)} to run, {jobs} at a time "
+    print(f"{counts_line(matrix, matrix_states(matrix))}; {len(todo)} to run, {jobs} at a time "
           f"({'GPUs ' + ', '.join(s['CUDA_VISIBLE_DEVICES'] for s in slots) if gpus else 'CPU'}, "
           f"{slots[0]['OMP_NUM_THREADS']} thread(s) each); logs: <run folder>/sweep.log", flush=True)
     launch = shlex.split(args.launch) if args.launch else [sys.executable]
@@ -184,20 +165,20 @@ def local(matrix: Matrix, args) -> int:
         return 1
     if args.no_tables:
         return 0
-    if any(state.state != "done" for _, state in states(matrix)):
+    if any(state.state != "done" for _, state in matrix_states(matrix)):
         print("[sweep] tables not made: some runs are still running elsewhere; `seqsi sweep tables` later")
         return 0
     return tables(matrix, args)
 
 
 def slurm(matrix: Matrix, args) -> int:
-    from .slurm import SlurmOptions, submit, write_sbatch
+    from ..sweep.slurm import SlurmOptions, submit, write_sbatch
 
-    todo = pending(matrix)
+    todo = pending_runs(matrix)
     if todo and not args.no_prepare and (rc := prepare(matrix, args)):
         return rc
     if not todo:
-        print(f"{counts_line(matrix, states(matrix))}; nothing to submit")
+        print(f"{counts_line(matrix, matrix_states(matrix))}; nothing to submit")
         return 0
     cpus = args.cpus or (10 * args.gpus if args.gpus else 1)
     opts = SlurmOptions(partition=args.partition, account=args.account, qos=args.qos, time=args.time,
@@ -218,8 +199,7 @@ ACTIONS = {"plan": plan, "status": status, "prepare": prepare, "tables": tables,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..cli import guarded
-
+    """`python -m seqsi.sweep ...` (seqsi/sweep/__main__.py), the same as `seqsi sweep ...`."""
     parser = argparse.ArgumentParser(prog="python -m seqsi.sweep")
     add_arguments(parser)
     return guarded(run, parser.parse_args(argv), prefix="seqsi sweep: error")

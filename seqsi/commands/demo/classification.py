@@ -8,13 +8,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..engine.checkpoint import load_model
-from ..engine.classification import load_splits, robustness_rows, train_classifier
-from ..engine.evaluate import evaluate_classifier
-from ..invariance import audit
-from ..nn.modes import get_mode
-from ..photometric import scale_sweep, shift_sweep
-from ..properties import SEQSI
+from ...engine.checkpoint import load_model
+from ...engine.classification import load_splits, robustness_rows, train_classifier
+from ...engine.evaluate import evaluate_classifier
+from ...invariance import audit
+from ...nn.modes import get_mode
+from ...photometric import scale_sweep, shift_sweep
+from ...properties import SEQSI
 
 EXPERIMENT = "demo-classification"
 

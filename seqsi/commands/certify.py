@@ -11,9 +11,9 @@ import argparse
 
 import torch
 
+from ..invariance.audit import audit, randomize_state
 from ..models import build_model
 from ..nn.modes import get_mode
-from .audit import audit, randomize_state
 
 
 def _key_value(text: str) -> tuple[str, object]:

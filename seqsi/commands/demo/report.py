@@ -4,11 +4,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..io import write_csv, write_text
-from ..nn.modes import get_mode, mode_labels
-from ..photometric import load_suite
-from ..report.plots import color_map, plot_curves, plot_grouped_bars
-from ..report.tables import aggregate, write_table
+from ...io import write_csv, write_text
+from ...nn.modes import get_mode, mode_labels
+from ...photometric import load_suite
+from ...report.plots import color_map, plot_curves, plot_grouped_bars
+from ...report.tables import aggregate, write_table
 
 
 def classification_report(result: dict, modes: list[str], suite_name: str, out: Path) -> str:

@@ -11,9 +11,9 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from ..engine.config import load_config
-from ..io import write_text
-from ..photometric.gallery import save_gallery
+from ...engine.config import load_config
+from ...io import write_text
+from ...photometric.gallery import save_gallery
 from . import classification, localization
 from . import predict as predict_step
 from .report import classification_report, localization_report
@@ -34,8 +34,8 @@ def gallery_image(data_root: Path):
     """The first test image as a (1, 1, H, W) batch in [0, 1]."""
     import torch
 
-    from ..data.bioimage import list_samples, read_image
-    from ..data.crops import minmax_unit
+    from ...data.bioimage import list_samples, read_image
+    from ...data.crops import minmax_unit
 
     sample = list_samples(data_root / "test")[0]
     return torch.from_numpy(minmax_unit(read_image(sample.image, ndim=2)).astype("float32"))[None, None]

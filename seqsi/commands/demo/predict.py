@@ -7,22 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prediction import shipped
+from ...prediction import shipped
+from ...prediction.files import predict_files
 
 
 def run(out: Path) -> str:
     """Write `<out>/predict/` and return the report's Markdown section ('' without shipped weights)."""
-    from ..cli import main
-    from ..data.bioimage import read_mask
-    from ..io import read_csv
-    from ..localization import accuracy_curve, label_centres, localization_score
+    from ...data.bioimage import read_mask
+    from ...io import read_csv
+    from ...localization import accuracy_curve, label_centres, localization_score
 
     if "nuclei2d" not in shipped():
         return ""
     with resources.as_file(resources.files("seqsi") / "data" / "embedded" / "dsb2018_sample") as folder:
         folder = Path(folder)
         target = out / "predict"
-        main(["predict", "nuclei2d", str(folder / "image.tif"), "--out", str(target), "--quiet"])
+        predict_files("nuclei2d", [str(folder / "image.tif")], target, progress=False)  # = seqsi predict --quiet
         truth = label_centres(read_mask(folder / "mask.tif"))
     rows = read_csv(target / "image.csv")
     found = np.array([[int(r["axis-0"]), int(r["axis-1"])] for r in rows]).reshape(-1, 2)
