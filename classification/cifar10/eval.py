@@ -19,7 +19,7 @@ from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits, robustness_rows
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS, find_checkpoints, run_folder
-from seqsi.nn import get_mode
+from seqsi.engine.config import ModelSection
 from seqsi.report.tables import write_results
 
 
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
             data_cache[key] = load_splits({**data_cfg, "train_limit": 1})
         eval_cfg = {**config["eval"], **({"suite": args.suite} if args.suite else {}),
                     **({"seed": args.seed} if args.seed is not None else {})}
-        mode = get_mode(config["model"]["mode"])
+        mode = ModelSection.of(config).mode
         rows = robustness_rows(model, data_cache[key], eval_cfg, run_fields(config, mode), device)
         run_dir = run_folder({**config, "out": args.out}, mode, variant_name(config)) if args.out else path.parent
         target = run_dir / RESULTS

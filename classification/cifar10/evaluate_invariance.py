@@ -23,7 +23,7 @@ from seqsi.engine.classification import load_splits
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import find_checkpoints
 from seqsi.invariance.metrics import invariance_table
-from seqsi.nn import get_mode
+from seqsi.engine.config import ModelSection
 from seqsi.photometric import CIFAR_INVARIANCE_CASES
 from seqsi.report.tables import write_results
 
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         key = (data_cfg["dataset"], str(data_cfg.get("root")), data_cfg.get("test_limit"))
         if key not in cache:
             cache[key] = to_unit_float(load_splits({**data_cfg, "train_limit": 1}).test_x)
-        fields = run_fields(config, get_mode(config["model"]["mode"]))
+        fields = run_fields(config, ModelSection.of(config).mode)
         rows = invariance_rows(model, cache[key], fields, device)
         write_results(path.parent / INVARIANCE, rows)
         worst = max(r["value"] for r in rows if r["metric"] == "mismatch_pct")

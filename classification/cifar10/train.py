@@ -15,7 +15,7 @@ from seqsi.cli import guarded
 from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits, robustness_rows, train_classifier, train_settings
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
-from seqsi.nn import get_mode
+from seqsi.engine.config import ModelSection
 from seqsi.report.tables import write_results
 
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         "train.batch_size": args.batch_size, "model.norm": args.norm_type, "model.dropout": args.dropout_rate,
         "data.root": args.data_path, "augment.group": args.aug,
     })
-    mode = get_mode(config["model"]["mode"])
+    mode = ModelSection.of(config).mode
     config["model"]["mode"] = mode.name
     train_settings(config)  # a bad training setting fails here, before any data is read
     run_dir = run_folder(config, mode, variant_name(config), args.run_dir)

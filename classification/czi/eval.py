@@ -20,7 +20,7 @@ from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS, find_checkpoints, is_complete, run_folder
-from seqsi.nn import get_mode
+from seqsi.engine.config import ModelSection
 from seqsi.report.tables import write_results
 
 
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         except (ValueError, FileNotFoundError) as err:
             raise ValueError(f"{err}. eval.py evaluates checkpoints of the czi experiment "
                              "(written by classification/czi/train.py)") from None
-        mode = get_mode(config["model"]["mode"])
+        mode = ModelSection.of(config).mode
         fields = run_fields(config, mode)
         train_type = config["data"]["train_type"]
         target = run_folder({**config, "out": args.out}, mode, train_type) if args.out else path.parent
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
             if key not in cache:
                 cache[key] = load_test_split(root, t, size)
         test_data = {t: cache[(str(Path(root).resolve()), t, size)] for t in test_types}
-        mode = get_mode(config["model"]["mode"])
+        mode = ModelSection.of(config).mode
         rows = evaluate_run(model, test_data, fields, target, args.batch_size or config["eval"]["batch_size"], device,
                             f"{mode.label} trained on {fields['train_type']}, seed {fields['seed']}")
         write_results(target / RESULTS, rows)

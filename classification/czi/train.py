@@ -20,7 +20,7 @@ from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import load_model
 from seqsi.engine.classification import train_classifier, train_settings
 from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
-from seqsi.nn import get_mode
+from seqsi.engine.config import ModelSection
 from seqsi.report.tables import write_results
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         "data.root": args.data_root, "data.patch_size": args.patch_size, "train.epochs": args.epochs,
         "train.lr": args.lr, "train.batch_size": args.batch_size,
     })
-    mode = get_mode(config["model"]["mode"])
+    mode = ModelSection.of(config).mode
     config["model"]["mode"] = mode.name
     train_settings(config)  # a bad training setting fails here, before any data is read
     if int(config["data"]["patch_size"]) < 8:

@@ -7,11 +7,9 @@ from pathlib import Path
 import torch.nn as nn
 
 from ..data.classification import ImageSplits, TrainingData, load_image_dataset, random_crop_flip
-from ..models import build_model
-from ..nn.modes import get_mode
 from ..photometric import load_suite, training_augmentation
 from . import distributed
-from .config import save_config
+from .config import ModelSection, save_config
 from .evaluate import evaluate_classifier
 from .seeding import seed_all
 from .tasks import Classification
@@ -66,10 +64,8 @@ def train_classifier(config: dict, data: TrainingData, run_dir: str | Path, meta
     ctx = ctx or distributed.init()
     settings = train_settings(config)
     seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in ("name", "mode")}
-    if data.in_channels is not None:
-        model_cfg["in_channels"] = data.in_channels
-    model = build_model(config["model"]["name"], get_mode(config["model"]["mode"]), data.dims, **model_cfg)
+    channels = {} if data.in_channels is None else {"in_channels": data.in_channels}
+    model = ModelSection.of(config).build(data.dims, **channels)
     task = Classification(num_classes=len(data.classes) if settings.monitor == "macro_accuracy" else None)
     meta = {**meta, "dataset": data.name, "model_spec": model.seqsi_spec, "config": config}
     if ctx.is_main:

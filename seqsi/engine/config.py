@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch.nn as nn
 import yaml
 
 from ..io import write_text
+from ..models import build_model
+from ..nn import Mode, get_mode
 
 
 _EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
@@ -93,3 +98,36 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[dic
 
 def save_config(path: str | Path, config: dict) -> None:
     write_text(path, yaml.safe_dump(config, sort_keys=False))
+
+
+# model-section keys that configure the run, not the network builder
+RUN_KEYS = ("name", "mode", "reparam", "loss")
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """The `model` section read once: the network's name, its Mode and the builder's keywords.
+
+    `model.reparam` (avg | telescopic) turns a constrained mode's default avg kernels into
+    telescopic ones (the paper's localization networks are telescopic); a mode named with its
+    own `_avg` suffix keeps it. `loss` is the localization loss name (None: the mode's).
+    """
+
+    name: str
+    mode: Mode
+    loss: str | None = None
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config: Mapping) -> "ModelSection":
+        section = config["model"]
+        mode = get_mode(section["mode"])
+        reparam = section.get("reparam")
+        if reparam and mode.constrained and mode.reparam == "avg" and not str(section["mode"]).endswith("_avg"):
+            mode = get_mode(mode, reparam)
+        options = {k: v for k, v in section.items() if k not in RUN_KEYS}
+        return cls(section["name"], mode, section.get("loss"), options)
+
+    def build(self, dims: int, **extra: Any) -> nn.Module:
+        """The configured network for `dims` spatial dimensions (`extra` adds builder keywords)."""
+        return build_model(self.name, self.mode, dims, **{**self.options, **extra})

@@ -16,7 +16,7 @@ threshold.json (the fitted detection threshold: eval reads it from there), resul
 per_image.csv, overlays/ and invariance.csv. Images are min-max normalised to [0, 1] before
 any alteration, as in the paper; every model sees identical corrupted images.
 """
-from .config import DTYPES, MODEL_KEYS, TINY_CONFIG, method_names, run_dir_for, run_fields, tiny_config
+from .config import DTYPES, TINY_CONFIG, method_names, run_dir_for, run_fields, tiny_config
 from .data import (CENTROIDS, ValidationCrops, altered_validation_images, crop_set, load_items, photometric_augment,
                    reference_centres, training_items, validation_crops, validation_names)
 from .evaluation import (PER_IMAGE_FILE, artifact_test_sets, evaluate_localizer, evaluate_run, evaluation_folder,
@@ -29,7 +29,7 @@ from .threshold import THRESHOLD_FILE, fit_and_store_threshold, fit_run_threshol
 from .training import train_localizer
 
 __all__ = [
-    "CENTROIDS", "DTYPES", "INVARIANCE_FILE", "MODEL_KEYS", "PER_IMAGE_FILE", "THRESHOLD_FILE", "TINY_CONFIG",
+    "CENTROIDS", "DTYPES", "INVARIANCE_FILE", "PER_IMAGE_FILE", "THRESHOLD_FILE", "TINY_CONFIG",
     "ValidationCrops", "add_training_arguments", "altered_validation_images", "artifact_test_sets", "crop_set",
     "curve_metrics", "detect_in", "eval_copy", "evaluate_localizer", "evaluate_run", "evaluation_folder",
     "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold", "invariance_experiment",

@@ -24,27 +24,17 @@ from typing import Any
 import torch
 
 from ...localization import get_loss
-from ...nn import get_mode
-from ..config import load_config
+from ..config import ModelSection, load_config
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-MODEL_KEYS = ("name", "mode", "reparam", "loss")  # the model config keys that are not UNet arguments
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "localization_tiny.yaml"
 TINY_PRESETS = {2: None, 3: "3d"}  # the 2D settings are the file's top level
 
 
 def method_names(config: Mapping) -> tuple[Any, Any]:
-    """(Mode, LocalizationLoss) of a config: the loss defaults to the one the paper pairs with the mode.
-
-    model.reparam (avg | telescopic) applies to the modes with constrained kernels (the
-    paper's localization networks are telescopic); a mode name with its own suffix wins.
-    """
-    mode = get_mode(config["model"]["mode"])
-    reparam = config["model"].get("reparam")
-    if reparam and mode.constrained and mode.reparam == "avg" and not str(config["model"]["mode"]).endswith("_avg"):
-        mode = get_mode(mode, reparam)
-    loss = get_loss(config["model"].get("loss") or mode)
-    return mode, loss
+    """(Mode, LocalizationLoss) of a config: the loss defaults to the one the paper pairs with the mode."""
+    model = ModelSection.of(config)
+    return model.mode, get_loss(model.loss or model.mode)
 
 
 def run_dir_for(config: Mapping, explicit: str | os.PathLike | None = None) -> Path:
@@ -75,4 +65,4 @@ def tiny_config(data_root: str | os.PathLike, dims: int = 2, mode: str = "seqsi"
     return config
 
 
-__all__ = ["DTYPES", "MODEL_KEYS", "TINY_CONFIG", "method_names", "run_dir_for", "run_fields", "tiny_config"]
+__all__ = ["DTYPES", "TINY_CONFIG", "method_names", "run_dir_for", "run_fields", "tiny_config"]

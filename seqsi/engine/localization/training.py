@@ -4,13 +4,12 @@ from __future__ import annotations
 import copy
 import os
 
-from ...models import build_model
 from .. import distributed
-from ..config import save_config
 from ..seeding import seed_all
 from ..tasks import MapRegression
 from ..trainer import TrainSettings, fit
-from .config import MODEL_KEYS, method_names, run_dir_for
+from ..config import ModelSection, save_config
+from .config import method_names, run_dir_for
 from .data import crop_set, photometric_augment, training_items, validation_crops
 from .threshold import fit_and_store_threshold
 
@@ -29,8 +28,7 @@ def train_localizer(config: dict, run_dir: str | os.PathLike | None = None, *, c
     run_dir = run_dir_for(config, run_dir)
     train_items, val_items = training_items(config["data"])
     seed_all(config["seed"])
-    model_cfg = {k: v for k, v in config["model"].items() if k not in MODEL_KEYS}
-    model = build_model(config["model"]["name"], mode, int(config["data"]["dims"]), **model_cfg)
+    model = ModelSection.of(config).build(int(config["data"]["dims"]))
     train_set = crop_set(train_items, config["crops"], config["seed"])
     val_set = validation_crops(val_items, config)
     settings = TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
