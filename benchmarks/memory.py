@@ -8,7 +8,7 @@ time (the second step, after a warm-up one) comes with it. With --paper-repo the
 model of the same network and mode is measured the same way.
 
 The paper's cost table gives 0.44 GB for SEqSI against 1.26 GB for AffEq (as quoted in issue
-18); the network and batch of that table are not stated in our SPEC.
+18); the network and batch of that table are not stated in that quote.
 
     python benchmarks/memory.py [--paper-repo ../shared/seed-code]        # CPU, small inputs
     python benchmarks/memory.py --device cuda --scale paper               # paper batch sizes

@@ -1,4 +1,4 @@
-"""Centre detection: the SPEC rule written out offset by offset, plateaus, tiling, bad input."""
+"""Centre detection: the paper's rule written out offset by offset, plateaus, tiling, bad input."""
 import itertools
 
 import numpy as np

@@ -16,7 +16,7 @@ def random_labels(rng, shape, n_seeds=12):
 
 
 def score_map_per_object(labels, spacing):
-    """The SPEC definition written literally, one object at a time."""
+    """The paper's definition written literally, one object at a time."""
     out = np.zeros(labels.shape)
     for value in np.unique(labels[labels > 0]):
         pixels = np.argwhere(labels == value).astype(float)

@@ -1,5 +1,5 @@
-"""Each corruption against its SPEC definition (sections 2 and 5), its errors, and the
-reproducibility contract. The SPEC numbers are written out here again, independently
+"""Each corruption against its definition in the paper (CIFAR-10 and 3D localization), its errors, and the
+reproducibility contract. The paper's numbers are written out here again, independently
 of the suite files, so a wrong YAML edit fails a test."""
 import math
 
@@ -32,7 +32,7 @@ def _per_image(v, x):
     return v.view(-1, *([1] * (x.ndim - 1)))
 
 
-# SPEC section 2: key -> (a range or constant, b range or constant, offset, clipped)
+# the paper's CIFAR-10 corruptions: key -> (a range or constant, b range or constant, offset, clipped)
 CIFAR_AFFINE = {
     "shift": (1, (-2, 2), 0, False),
     "scale_low": ((0, 1), 0, 0, False),

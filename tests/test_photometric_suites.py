@@ -1,4 +1,4 @@
-"""Suites as data: the packaged files hold the SPEC's test sets and groups, a user's
+"""Suites as data: the packaged files hold the paper's test sets and groups, a user's
 edited copy is honoured, bad files fail naming file and key; augmentation and sweeps."""
 import math
 from pathlib import Path
@@ -13,13 +13,13 @@ from seqsi.photometric import (
     scale_sweep, shift_sweep, training_augmentation,
 )
 
-CIFAR_TITLES = [  # SPEC section 2, table order
+CIFAR_TITLES = [  # the paper's CIFAR-10 table order
     "Clean", "Shift", "Scale (<1)", "Scale (>1)", "Affine", "Shift Saturated", "Scale (>1) Saturated",
     "Affine Saturated", "Linear", "Linear (Contrast Invert)", "Noise (low)", "Noise (high)", "Gamma (lighten)",
     "Gamma (darken)",
 ]
 CIFAR_AFFINE_GROUP = ["shift", "scale_low", "scale_high", "affine"]
-FLUO_TESTS = [  # SPEC section 5 "Test:" list, then the artifact sets
+FLUO_TESTS = [  # the paper's 3D test alterations, then the artifact sets
     "none", "affine", "scale_low", "scale_high", "shift", "affine_saturated", "scale_saturated", "shift_saturated",
     "gamma_light", "gamma_dark", "noise_low", "noise_high", "arti_1.5", "arti_3", "arti_5", "arti_10",
 ]
@@ -170,12 +170,12 @@ def test_sweeps_are_deterministic_grids():
 
 
 def test_invariance_cases_follow_the_spec():
-    # SPEC 2 lists the last three as (b, a) = (5, 0.1), (5, 3), (-2, 10)
+    # the paper lists the last three as (b, a) = (5, 0.1), (5, 3), (-2, 10)
     assert set(CIFAR_INVARIANCE_CASES) == {
         Case(1, -2), Case(1, 0.5), Case(1, 2), Case(1, 10), Case(0.5, 0), Case(3, 0), Case(255, 0),
         Case(a=0.1, b=5), Case(a=3, b=5), Case(a=10, b=-2),
     }
-    # SPEC 4 lists (lambda, mu) = (a, b)
+    # the paper's localization cases are (lambda, mu) = (a, b)
     assert set(LOCALIZATION_INVARIANCE_CASES) == set(CIFAR_INVARIANCE_CASES)
     assert len(CIFAR_INVARIANCE_CASES) == len(LOCALIZATION_INVARIANCE_CASES) == 10
     x = torch.rand(2, 1, 4, 4, dtype=torch.float64)

@@ -144,7 +144,7 @@ def write_cards(path: Path = ROOT / "docs" / "models.md", weights: Path = WEIGHT
              "CPU core: a starting point and a demonstration of the guarantee, not a replacement for a model trained on",
              "your images. Each is written by `tools/train_pretrained.py` (seed 0 data, seed 1 training) and loads by",
              "name: `seqsi predict nuclei2d img.tif --out DIR`, `seqsi.pretrained(\"spots3d\")`, `seqsi models`.",
-             "", "Scores are the localization score (mean of the accuracy curve, SPEC section 4) on the held-out",
+             "", "Scores are the localization score (mean of the accuracy curve, as in the paper) on the held-out",
              "generated test images (never seen in training or in the threshold fit), clean (`none`), under each",
              "alteration of the `fluorescence` suite (applied after min-max normalisation, the same altered images for",
              "both models) and on the bright-artifact sets (`arti_k`: artifacts k times the object intensity, renormalised).",

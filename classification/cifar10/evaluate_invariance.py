@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""The invariance cases of the paper (SPEC section 2) on the whole test set, in float32 and
-float64: prediction mismatch (%), mean and max |logit error|, and the same errors after
-undoing what the mode promises on the altered logits: (f - b) / a for AffEq, f / a for SEqSI
-and SEq (and for Standard, which promises nothing). Writes invariance.csv per run.
+"""The invariance cases of the paper's code (classification/cifar10/evaluate_invariance.py) on the
+whole test set, in float32 and float64: prediction mismatch (%), mean and max |logit error|,
+and the same errors after undoing what the mode promises on the altered logits: (f - b) / a for
+AffEq, f / a for SEqSI and SEq (and for Standard, which promises nothing). Writes invariance.csv per run.
 
 Every run is evaluated; the paper's scripts/run_evaluation.sh evaluated only the telescopic
 checkpoints trained without augmentation.

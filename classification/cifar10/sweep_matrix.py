@@ -1,4 +1,4 @@
-"""The CIFAR-10 run matrix of the paper (SPEC section 2): for each seed, every base mode in
+"""The CIFAR-10 run matrix of the paper: for each seed, every base mode in
 each of the 9 variants, plus the telescopic modes without variants (5 x (4 x 9 + 2) = 190 runs),
 then the invariance evaluation and the tables. Used by scripts/run_all_seeds.sh and
 `seqsi sweep ... classification/cifar10`.

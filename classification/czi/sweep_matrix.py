@@ -1,4 +1,4 @@
-"""The CZII domain-generalisation run matrix of the paper (SPEC section 3): every seed x
+"""The CZII domain-generalisation run matrix of the paper: every seed x
 training tomogram type x mode (5 x 4 x 2 = 40 runs), each run tested on every type, then the
 tables. Used by scripts/run_all_seeds.sh and `seqsi sweep ... classification/czi`.
 

@@ -4,7 +4,7 @@
     python generate_score.py data/dsb2018
 
 Score = (max d - d) / its max inside each object, d the distance to the object's centroid
-(SPEC 4; seqsi.localization.score_map). Training computes missing maps on the fly, so this
+(as the paper; seqsi.localization.score_map). Training computes missing maps on the fly, so this
 step only saves time when a data set is used many times.
 """
 from __future__ import annotations

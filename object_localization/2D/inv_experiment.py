@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The invariance experiment of SPEC section 4: for the 10 (lambda, mu) cases, detect centres on
+"""The invariance experiment of the paper (2D/inv_experiment.py): for the 10 (lambda, mu) cases, detect centres on
 lambda * x + mu and on x (x = a test image min-max normalised to [0, 1], float64 inference),
 match them (MAX_DIST 10) and report accuracy_curve[0]; 1.0 = no detection moved.
 Writes invariance.csv (metric acc0) in each run folder.

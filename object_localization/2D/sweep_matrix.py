@@ -1,4 +1,4 @@
-"""The 2D localization run matrix of the paper (SPEC section 4): 4 modes x 2 losses for each
+"""The 2D localization run matrix of the paper: 4 modes x 2 losses for each
 seed (8 runs with the paper's seed 1), then the invariance experiment and the tables. Used by
 scripts/run_all_seeds.sh and `seqsi sweep ... object_localization/2D`.
 

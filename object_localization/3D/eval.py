@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Score trained 3D runs against ground truth on every alteration of SPEC section 5 and on the
+"""Score trained 3D runs against ground truth on every alteration of the paper's 3D protocol and on the
 bright-artifact sets (test/arti_<k>/), MAX_DIST 6.
 
 Each run is rebuilt from its best.pt with its fitted threshold (threshold.json). Altered

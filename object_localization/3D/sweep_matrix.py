@@ -1,4 +1,4 @@
-"""The 3D localization run matrix of the paper (SPEC section 5): seeds x 4 methods (each with
+"""The 3D localization run matrix of the paper: seeds x 4 methods (each with
 its paper loss) x 4 augmentation groups (5 x 4 x 4 = 80 runs), then one table per seed and the
 merged mean ± std table. Used by scripts/run_all_seeds.sh and `seqsi sweep ... object_localization/3D`.
 

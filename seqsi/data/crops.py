@@ -1,4 +1,4 @@
-"""Random training crops that contain an object, for 2D images and 3D volumes alike (SPEC 4 and 5).
+"""Random training crops that contain an object, for 2D images and 3D volumes alike (paper, 2D and 3D).
 
 The paper draws a random patch and redraws while its score-map maximum is below 0.5 (no
 object centre in it). Done literally, that loops forever on an image without objects and

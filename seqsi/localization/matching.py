@@ -1,4 +1,4 @@
-"""Greedy closest-pair-first matching of centres, accuracy curve and score (SPEC section 4).
+"""Greedy closest-pair-first matching of centres, accuracy curve and score (the paper's).
 
 The paper pairs predicted and reference centres by repeatedly taking the closest
 remaining pair over the whole distance matrix and removing both points. Ties are broken

@@ -1,4 +1,4 @@
-"""Centre detection on a score map: blur, local maxima, threshold (SPEC section 4).
+"""Centre detection on a score map: blur, local maxima, threshold (the paper's rule).
 
 A peak is a pixel p such that
   1. the blurred map (Gaussian, sigma 1, `mode="nearest"`, truncated at 4 sigma) at p is

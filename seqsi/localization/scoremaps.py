@@ -112,7 +112,7 @@ def biased_label_centres(labels: np.ndarray) -> np.ndarray:
 
 
 def score_map(labels: np.ndarray, spacing: float | Sequence[float] | None = None) -> np.ndarray:
-    """The ground-truth score map (float32, shape of `labels`) of SPEC section 4.
+    """The ground-truth score map (float32, shape of `labels`) of the paper's 2D localization.
 
     For each object with centroid c, let d(p) = |p - c| over its pixels p. The score is
     (max d - d(p)) divided by its own maximum, max d - min d. Hence, exactly:

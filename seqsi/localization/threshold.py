@@ -1,4 +1,4 @@
-"""Detection on network outputs and the fit of the detection threshold (SPEC section 4).
+"""Detection on network outputs and the fit of the detection threshold (paper, 2D localization).
 
 Everything here takes RAW network outputs (spatial-only maps, no batch or channel axis)
 plus the loss: the loss post-processes them (sigmoid or z-score), so a caller cannot

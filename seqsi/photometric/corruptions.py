@@ -17,7 +17,7 @@ Reproducibility, by design:
   exactly the same images. Every model of a comparison sees the same test set.
 
 The operations are parameterised from suite files (`seqsi/photometric/suites/*.yaml`):
-the SPEC's CIFAR-10 "Shift Saturated" and the 3D "shift_saturated" are one operation
+the paper's CIFAR-10 "Shift Saturated" and the 3D "shift_saturated" are one operation
 (`affine` with a clip) with two parameter sets, not two code paths.
 """
 from __future__ import annotations
@@ -229,7 +229,7 @@ class Identity(Corruption):
 class Affine(Corruption):
     """a x + b + offset per image; with `clip`, the saturated variants.
 
-    `offset` is a constant kept apart from b so that the SPEC's CIFAR "Affine Saturated",
+    `offset` is a constant kept apart from b so that the paper's CIFAR "Affine Saturated",
     clip(a x + b + 0.5, 0, 1) with b in [-0.3, 0.3], reads as written in the suite file.
     """
 

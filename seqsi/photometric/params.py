@@ -1,6 +1,6 @@
 """Random parameters of corruptions, as plain data parsed from YAML.
 
-The SPEC's draws are all of one family: a uniform U(low, high), possibly inverted
+The paper's draws are all of one family: a uniform U(low, high), possibly inverted
 (1/U(0.2, 1)), possibly with a random sign (+-U(0.4, 0.8)), possibly a fair choice
 between several such pieces (a = U(0, 1) or U(1, 4) with probability 1/2 each).
 `Param` is that family. Every draw is a function of three uniforms (choice, value,

@@ -1,6 +1,6 @@
 """Deterministic (a, b) cases for plots and certification.
 
-A `Case` is one fixed intensity map x -> a x + b. The SPEC lists the CIFAR-10 cases as
+A `Case` is one fixed intensity map x -> a x + b. The paper lists the CIFAR-10 cases as
 (b, a) pairs and the localization cases as (lambda, mu) = (a, b); both are stored here
 with named fields so the order can never be mixed up again.
 """
@@ -37,7 +37,7 @@ def _check_grid(n: int, low: float, high: float, what: str) -> None:
 
 
 def scale_sweep(n: int = 21, low: float = 1e-2, high: float = 1e3, b: float = 0.0) -> list[Case]:
-    """a on a log grid from low to high (the SPEC's 1e-2 .. 1e3), b fixed."""
+    """a on a log grid from low to high (1e-2 .. 1e3 by default), b fixed."""
     _check_grid(n, low, high, "scale_sweep")
     if low <= 0:
         raise ValueError(f"scale_sweep: a log grid needs low > 0; got {low!r}")
@@ -50,7 +50,7 @@ def shift_sweep(n: int = 21, low: float = -10.0, high: float = 10.0, a: float = 
     return [Case(float(a), float(b)) for b in np.linspace(low, high, n)]
 
 
-# SPEC section 2: shifts {-2, 0.5, 2, 10} with a = 1; scales {0.5, 3, 255} with b = 0;
+# The paper's CIFAR-10 invariance evaluation: shifts {-2, 0.5, 2, 10} with a = 1; scales {0.5, 3, 255} with b = 0;
 # (b, a) in {(5, 0.1), (5, 3), (-2, 10)}.
 CIFAR_INVARIANCE_CASES: tuple[Case, ...] = (
     *(Case(1.0, b) for b in (-2.0, 0.5, 2.0, 10.0)),
@@ -58,7 +58,7 @@ CIFAR_INVARIANCE_CASES: tuple[Case, ...] = (
     *(Case(a, b) for b, a in ((5.0, 0.1), (5.0, 3.0), (-2.0, 10.0))),
 )
 
-# SPEC section 4: (lambda, mu) pairs, applied as lambda * x + mu.
+# The paper's 2D localization invariance experiment: (lambda, mu) pairs, applied as lambda * x + mu.
 LOCALIZATION_INVARIANCE_CASES: tuple[Case, ...] = tuple(
     Case(lam, mu)
     for lam, mu in ((1, -2), (1, 0.5), (1, 2), (1, 10), (0.5, 0), (3, 0), (255, 0), (10, -2), (0.1, 5), (3, 5))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole CIFAR-10 matrix of the paper (SPEC section 2), then the evaluations and the tables.
+# The whole CIFAR-10 matrix of the paper, then the evaluations and the tables.
 # The matrix (5 seeds x 38 runs) is defined once, in sweep_matrix.py; this script runs it with
 # `seqsi sweep local` (see "Run the sweep on a cluster" in the root README for SLURM).
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Domain generalisation on the CZII data (SPEC section 3): every mode x training type x seed, each run
+# Domain generalisation on the CZII data (the paper's cryo-ET experiment): every mode x training type x seed, each run
 # tested on the test split of every tomogram type, then the tables. The matrix is defined once, in
 # sweep_matrix.py; this script runs it with `seqsi sweep local` (SLURM: see the root README).
 #

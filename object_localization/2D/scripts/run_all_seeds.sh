@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 2D localization matrix of the paper (SPEC section 4): 4 modes x 2 losses, then the
+# The 2D localization matrix of the paper: 4 modes x 2 losses, then the
 # evaluations, the invariance experiment and the tables. The matrix is defined once, in
 # sweep_matrix.py; this script runs it with `seqsi sweep local` (SLURM: see the root README).
 #

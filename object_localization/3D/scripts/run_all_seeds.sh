@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 3D localization matrix of the paper (SPEC section 5): seeds x 4 methods x 4 augmentation
+# The 3D localization matrix of the paper: seeds x 4 methods x 4 augmentation
 # groups, then one table per seed and the merged mean ± std table. The matrix is defined once, in
 # sweep_matrix.py; this script runs it with `seqsi sweep local` (SLURM: see the root README).
 #

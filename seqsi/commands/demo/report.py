@@ -75,6 +75,6 @@ def localization_report(result: dict, modes: list[str], out: Path) -> str:
             figures.append(f"![{get_mode(mode).label} detections]({target.name})")
     return (f"## Localization: the embedded DSB2018 nuclei image ({result['test_images']} test region)\n\n"
             f"Score (mean of the accuracy curve against the ground-truth centres) on the clean and altered test "
-            f"image:\n\n{score.to_markdown()}\n\nInvariance (SPEC 4): accuracy_curve[0] of the centres found on "
+            f"image:\n\n{score.to_markdown()}\n\nInvariance (paper, 2D): accuracy_curve[0] of the centres found on "
             f"a x + b against those found on x, float64 (1.0: nothing moved):\n\n{acc0.to_markdown()}\n\n"
             + "\n\n".join(figures) + "\n")

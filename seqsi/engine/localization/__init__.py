@@ -6,7 +6,7 @@
     threshold   the detection threshold: fitted after training, stored, read back
     training    train_localizer
     evaluation  test sets (alterations, artifact folders), evaluate_localizer / evaluate_run
-    invariance  detections under x -> a*x + b (SPEC 4)
+    invariance  detections under x -> a*x + b (the paper's 2D protocol)
     scripts     the experiment folders' train.py / eval.py
 
 Model-level inference (predict_maps, tiling) is seqsi.localization.inference.

@@ -1,4 +1,4 @@
-"""The invariance experiment (SPEC 4): do the detections of a trained localizer move when its
+"""The invariance experiment (paper, 2D localization): do the detections of a trained localizer move when its
 test images are mapped x -> a*x + b? Written to the run folder as invariance.csv."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def invariance_experiment(model: nn.Module, loss, threshold: float, items: Seque
                           cases=LOCALIZATION_INVARIANCE_CASES, max_dist: int = 10, dtype: torch.dtype = torch.float64,
                           device="cpu", max_pixels: int | None = None, tile: int | None = None,
                           overlap: int | None = None, border: str = "ignore") -> dict[str, float]:
-    """SPEC 4: per case (a, b), the set-level accuracy_curve[0] (counts summed over the
+    """Per case (a, b), the set-level accuracy_curve[0] (counts summed over the
     images, as the paper's inv_experiment.py) of the centres found on a*x + b against those
     found on x (x min-max normalised to [0, 1], inference in `dtype`).
 
