@@ -113,7 +113,7 @@ class ModelSection:
     own `_avg` suffix keeps it. `loss` is the localization loss name (None: the mode's).
     """
 
-    name: str
+    name: str | None  # None: a section that only names the mode (e.g. a checkpoint's summary)
     mode: Mode
     loss: str | None = None
     options: dict = field(default_factory=dict)
@@ -126,7 +126,7 @@ class ModelSection:
         if reparam and mode.constrained and mode.reparam == "avg" and not str(section["mode"]).endswith("_avg"):
             mode = get_mode(mode, reparam)
         options = {k: v for k, v in section.items() if k not in RUN_KEYS}
-        return cls(section["name"], mode, section.get("loss"), options)
+        return cls(section.get("name"), mode, section.get("loss"), options)
 
     def build(self, dims: int, **extra: Any) -> nn.Module:
         """The configured network for `dims` spatial dimensions (`extra` adds builder keywords)."""
