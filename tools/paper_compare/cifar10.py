@@ -49,6 +49,16 @@ def copy_weights(paper_model: torch.nn.Module, ours: torch.nn.Module) -> None:
     ours.load_state_dict(mapped)
 
 
+def copy_randomised(theirs, ours, generator: torch.Generator, suite: str, name: str) -> Check | None:
+    """Randomise the paper's model and copy it into ours; a failed Check if their sizes differ."""
+    n_theirs, n_ours = (sum(p.numel() for p in m.parameters()) for m in (theirs, ours))
+    if n_theirs != n_ours:
+        return Check(suite, name, None, False, f"parameters {n_ours} vs {n_theirs}")
+    _randomise(theirs, generator)
+    copy_weights(theirs, ours)
+    return None
+
+
 def _randomise(model: torch.nn.Module, generator: torch.Generator) -> None:
     """Random values everywhere (running statistics and convex weights too), so that no tensor is
     left at a value that would hide a wrong mapping."""
@@ -75,13 +85,10 @@ def model_checks(paper_repo) -> list[Check]:
             theirs = paper_model.ResNet(num_classes=10, mode=paper_mode, norm_type=paper_norm).double()
             ours = build_model("cifar_resnet", our_mode, norm=our_norm).double()
             name = f"ResNet {paper_mode}, norm {our_norm}"
-            n_theirs = sum(p.numel() for p in theirs.parameters())
-            n_ours = sum(p.numel() for p in ours.parameters())
-            if n_theirs != n_ours:
-                checks.append(Check("cifar10", name, None, False, f"parameters {n_ours} vs {n_theirs}"))
+            mismatch = copy_randomised(theirs, ours, generator, "cifar10", name)
+            if mismatch:
+                checks.append(mismatch)
                 continue
-            _randomise(theirs, generator)
-            copy_weights(theirs, ours)
             outputs = []
             for train in (False, True):  # eval: running statistics; train: batch statistics
                 theirs.train(train), ours.train(train)
@@ -90,7 +97,7 @@ def model_checks(paper_repo) -> list[Check]:
             ours_all = torch.cat([o for o, _ in outputs])
             theirs_all = torch.cat([t for _, t in outputs])
             checks.append(close("cifar10", f"{name} logits", ours_all, theirs_all,
-                                detail=f"{n_ours:,} parameters each; eval and train mode, float64; "
+                                detail=f"{sum(p.numel() for p in ours.parameters()):,} parameters each; eval and train mode, float64; "
                                        f"max logit {theirs_all.abs().max().item():.2g}"))
     return checks
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .check import Check, close
-from .cifar10 import _randomise, copy_weights
+from .cifar10 import copy_randomised
 from .paper_import import _placeholder_module, import_paper
 
 FOLDER = "classification/czi"
@@ -52,12 +52,10 @@ def model_checks(paper_repo) -> list[Check]:
         theirs = resnet3d.ResNet3D(in_channels=1, num_classes=6, mode=paper_mode).double()
         ours = build_model("resnet18", our_mode, 3).double()
         name = f"ResNet3D {paper_mode}" + (f" (ours: {our_mode})" if our_mode != paper_mode else "")
-        n_theirs, n_ours = (sum(p.numel() for p in m.parameters()) for m in (theirs, ours))
-        if n_theirs != n_ours:
-            checks.append(Check("czi", name, None, False, f"parameters {n_ours} vs {n_theirs}"))
+        mismatch = copy_randomised(theirs, ours, generator, "czi", name)
+        if mismatch:
+            checks.append(mismatch)
             continue
-        _randomise(theirs, generator)
-        copy_weights(theirs, ours)
         outputs = []
         for train in (False, True):
             theirs.train(train), ours.train(train)
@@ -65,7 +63,7 @@ def model_checks(paper_repo) -> list[Check]:
                 outputs.append((ours(x), theirs(x)))
         checks.append(close("czi", f"{name} logits", torch.cat([o for o, _ in outputs]),
                             torch.cat([t for _, t in outputs]),
-                            detail=f"{n_ours:,} parameters each; 16^3 input, eval and train mode, float64; "
+                            detail=f"{sum(p.numel() for p in ours.parameters()):,} parameters each; 16^3 input, eval and train mode, float64; "
                                    f"max logit {torch.cat([t for _, t in outputs]).abs().max().item():.2g}"))
     return checks
 
