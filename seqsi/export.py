@@ -35,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .io import atomic_path
+from .models import input_channels
 from .models.unet import UNet
 from .nn.activations import SortPool
 from .nn.constrained import ConstrainedConv, SumToOneLinear
@@ -244,17 +245,10 @@ def _metadata(model: nn.Module) -> dict:
     return info
 
 
-def _input_channels(model: nn.Module) -> int:
-    for module in model.modules():
-        if hasattr(module, "in_channels"):
-            return int(module.in_channels)
-    raise ValueError("export: cannot tell the model's input channels")
-
-
 def example_input(model: nn.Module, size: int | None = None) -> torch.Tensor:
     dims = model.seqsi_spec["dims"]
     side = size or (16 if dims == 3 else 32)  # multiples of 2^levels for the UNets exported here
-    return torch.rand(2, _input_channels(model), *([side] * dims), generator=torch.Generator().manual_seed(0))
+    return torch.rand(2, input_channels(model), *([side] * dims), generator=torch.Generator().manual_seed(0))
 
 
 def export_model(model: nn.Module, to: str, out: str | Path) -> Path:

@@ -73,13 +73,18 @@ def test_audit_does_not_modify_the_model():
 
 
 def test_certify_cli_exit_codes(capsys):
-    assert main(["certify", "--mode", "seqsi", "--dims", "3", "--model", "resnet18", "--set", "widths=[4,4,4,4]"]) == 0
+    assert main(["certify", "--mode", "seqsi", "--dims", "3", "--network", "resnet18", "--set", "widths=[4,4,4,4]"]) == 0
     assert "PASS" in capsys.readouterr().out
     assert main(["certify", "--mode", "standard", "--property", "seqsi", "--set", "widths=[4,4,4]"]) == 1
     assert "FAIL" in capsys.readouterr().out
     assert main(["certify", "--mode", "seqsi", "--norm", "weird"]) == 2
     assert "norm must be one of" in capsys.readouterr().err
     assert main(["certify", "--mode", "seqsi", "--set", "widths=[4,4,4]", "--set", "negative_slope=1e-2"]) == 0
+    capsys.readouterr()
+    # --model names the mode in every train.py, so certify's former --model (the network) is refused
+    with pytest.raises(SystemExit) as stop:
+        main(["certify", "--model", "resnet18"])
+    assert stop.value.code == 2 and "--network resnet18" in capsys.readouterr().err
 
 
 def test_certify_judges_the_architecture_for_any_weights(capsys):

@@ -85,7 +85,7 @@ def test_seqsi_resnet3d_passes_the_audit_in_3d_and_standard_fails():
 
 
 def test_seqsi_certify_cli_in_3d(capsys):
-    small = ["--model", "resnet18", "--dims", "3", "--batch", "1", "--set", "widths=[8,16,16,16]"]
+    small = ["--network", "resnet18", "--dims", "3", "--batch", "1", "--set", "widths=[8,16,16,16]"]
     assert seqsi_cli(["certify", "--mode", "seqsi", *small]) == 0
     assert "PASS" in capsys.readouterr().out
     assert seqsi_cli(["certify", "--mode", "standard", "--property", "seqsi", *small]) == 1

@@ -13,9 +13,8 @@ import argparse
 from cifar import EXPERIMENT, HERE, run_fields, variant_name
 from seqsi.cli import guarded
 from seqsi.engine import load_model
-from seqsi.engine.classification import load_splits, robustness_rows, train_classifier, train_settings
-from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
-from seqsi.engine.config import ModelSection
+from seqsi.engine.classification import load_splits, robustness_rows, resolve_training_config, train_classifier
+from seqsi.engine.experiment import RESULTS, add_common_arguments, run_folder, run_training
 from seqsi.report.tables import write_results
 
 
@@ -45,14 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    config = resolve_config(args, {
+    config, mode = resolve_training_config(args, {
         "model.mode": args.mode, "train.epochs": args.epochs, "train.lr": args.lr,
         "train.batch_size": args.batch_size, "model.norm": args.norm_type, "model.dropout": args.dropout_rate,
         "data.root": args.data_path, "augment.group": args.aug,
     })
-    mode = ModelSection.of(config).mode
-    config["model"]["mode"] = mode.name
-    train_settings(config)  # a bad training setting fails here, before any data is read
     run_dir = run_folder(config, mode, variant_name(config), args.run_dir)
 
     def train(ctx):

@@ -18,9 +18,8 @@ from czi import EXPERIMENT, HERE, check_data, evaluate_run, load_test_split, run
 from seqsi.cli import guarded
 from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine import load_model
-from seqsi.engine.classification import train_classifier, train_settings
-from seqsi.engine.experiment import RESULTS, add_common_arguments, resolve_config, run_folder, run_training
-from seqsi.engine.config import ModelSection
+from seqsi.engine.classification import resolve_training_config, train_classifier
+from seqsi.engine.experiment import RESULTS, add_common_arguments, run_folder, run_training
 from seqsi.report.tables import write_results
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,14 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    config = resolve_config(args, {
+    config, mode = resolve_training_config(args, {
         "model.mode": args.mode, "data.train_type": args.train_type, "eval.test_types": args.test_types,
         "data.root": args.data_root, "data.patch_size": args.patch_size, "train.epochs": args.epochs,
         "train.lr": args.lr, "train.batch_size": args.batch_size,
     })
-    mode = ModelSection.of(config).mode
-    config["model"]["mode"] = mode.name
-    train_settings(config)  # a bad training setting fails here, before any data is read
     if int(config["data"]["patch_size"]) < 8:
         raise ValueError(f"patch_size must be at least 8 (the ResNet3D halves it three times); "
                          f"got {config['data']['patch_size']}")

@@ -12,7 +12,7 @@ import argparse
 import torch
 
 from ..invariance.audit import audit, randomize_state
-from ..models import build_model
+from ..models import build_model, input_channels
 from ..nn.modes import get_mode
 
 
@@ -26,8 +26,17 @@ def _key_value(text: str) -> tuple[str, object]:
     return key.strip(), parse_value(key.strip(), value)
 
 
+class _RenamedFlag(argparse.Action):
+    """`--model` names the mode in every train.py (the paper's flag); here it once named the network."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is now --network here ({option_string} {values} -> --network {values}); "
+                     "the mode is --mode")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="resnet", help="registered model name (resnet, resnet18, drunet, ...)")
+    parser.add_argument("--network", default="resnet", help="registered network (resnet, resnet18, drunet, ...)")
+    parser.add_argument("--model", action=_RenamedFlag, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="seqsi", help="network mode (standard, seq, affeq, seqsi, zscore, seqsi_sym, ...)")
     parser.add_argument("--dims", type=int, default=2, help="spatial dimensions: 1, 2 or 3")
     parser.add_argument("--norm", default=None, help="normalisation (none, batch, instance, layer, group, mix)")
@@ -47,13 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "statistics, since the guarantee must hold for any weights)")
 
 
-def _input_channels(model: torch.nn.Module) -> int:
-    for module in model.modules():
-        if hasattr(module, "in_channels"):
-            return int(module.in_channels)
-    raise ValueError("certify: cannot tell the model's input channels (no module has in_channels)")
-
-
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         from ..engine.checkpoint import load_model
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         config = dict(_key_value(text) for text in args.overrides)
         if args.norm is not None:
             config["norm"] = args.norm
-        model = build_model(args.model, get_mode(args.mode), args.dims, **config)
+        model = build_model(args.network, get_mode(args.mode), args.dims, **config)
         dims = args.dims
         if not args.keep_init:
             randomize_state(model, args.seed)
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     size = args.size or (16 if dims == 3 else 32)
     generator = torch.Generator().manual_seed(args.seed)
-    x = torch.rand(args.batch, _input_channels(model), *([size] * dims), generator=generator, dtype=torch.float64)
+    x = torch.rand(args.batch, input_channels(model), *([size] * dims), generator=generator, dtype=torch.float64)
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
     report = audit(model, x, prop, dtype=dtype, tolerance=args.tolerance)
     print(f"model {model.seqsi_spec['name']}  mode {mode.name}  dims {dims}  input {tuple(x.shape)}  {args.dtype}")

@@ -2,15 +2,19 @@
 and the robustness evaluation. Used by the CIFAR-10 and CZI experiments and by `seqsi demo`."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import Any
 
 import torch.nn as nn
 
 from ..data.classification import ImageSplits, TrainingData, load_image_dataset, random_crop_flip
+from ..nn.modes import Mode
 from ..photometric import load_suite, training_augmentation
 from . import distributed
 from .config import ModelSection, save_config
 from .evaluate import evaluate_classifier
+from .experiment import resolve_config
 from .seeding import seed_all
 from .tasks import Classification
 from .trainer import Augment, TrainSettings, fit
@@ -51,6 +55,17 @@ def train_settings(config: dict) -> TrainSettings:
     """The config's train section (and seed), checked: train.py calls it first, so that a bad setting
     fails before any data is read."""
     return TrainSettings.from_dict({**config["train"], "seed": config["seed"]})
+
+
+def resolve_training_config(args: argparse.Namespace, flag_overrides: dict[str, Any]) -> tuple[dict, Mode]:
+    """A train.py's config (`resolve_config`) and its mode, whose registry name replaces the alias
+    the user typed (so the run folder and the checkpoints agree); the training settings are checked
+    here, so that a bad one fails before any data is read."""
+    config = resolve_config(args, flag_overrides)
+    mode = ModelSection.of(config).mode
+    config["model"]["mode"] = mode.name
+    train_settings(config)
+    return config, mode
 
 
 def train_classifier(config: dict, data: TrainingData, run_dir: str | Path, meta: dict, *,

@@ -45,9 +45,18 @@ def build_model(name: str, mode: str | Mode = "seqsi", dims: int = 2, **config: 
     return model
 
 
+def input_channels(model: nn.Module) -> int:
+    """The channels a model takes: those of its first module with `in_channels` (the first
+    convolution of every network here), since a checkpoint's spec may leave it to the preset."""
+    for module in model.modules():
+        if hasattr(module, "in_channels"):
+            return int(module.in_channels)
+    raise ValueError(f"cannot tell the input channels of {type(model).__name__}: none of its modules has in_channels")
+
+
 def model_from_spec(spec: dict[str, Any]) -> nn.Module:
     """Rebuild a model from the `seqsi_spec` dict that build_model attached."""
     return build_model(spec["name"], spec["mode"], spec["dims"], **spec.get("config", {}))
 
 
-__all__ = ["MODELS", "BasicBlock", "ResBlock", "ResNet", "UNet", "build_model", "model_from_spec", "pad_to_multiple"]
+__all__ = ["MODELS", "BasicBlock", "ResBlock", "ResNet", "UNet", "build_model", "input_channels", "model_from_spec", "pad_to_multiple"]

@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from .core import (DEFAULT_MAX_PIXELS, DTYPES, FLOAT32_MAX_RATIO, ClassPrediction, Detections, classify, detect,
                    normalise, precision_for)
+from ..models import input_channels
 from .zoo import LoadedModel, load_any_model, pretrained, shipped
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -51,13 +52,6 @@ def class_names(loaded: LoadedModel) -> list[str]:
         from ..data.cryoet import CLASSES
         return list(CLASSES)
     return []
-
-
-def input_channels(model: nn.Module) -> int:
-    for module in model.modules():
-        if hasattr(module, "in_channels"):
-            return int(module.in_channels)
-    return 1
 
 
 def check_model_fits_image(loaded: LoadedModel, shape: Sequence[int], name: str) -> None:

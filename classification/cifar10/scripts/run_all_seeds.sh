@@ -14,7 +14,4 @@
 # Re-running skips finished runs (results.csv present) and resumes interrupted ones (last.pt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python}
-SWEEP=("$PYTHON" -m seqsi.sweep local . ${JOBS:+--jobs "$JOBS"})
-if [ -n "${LAUNCH:-}" ]; then SWEEP+=(--launch "$LAUNCH"); fi
-exec "${SWEEP[@]}"
+exec "${PYTHON:-python}" -m seqsi.sweep local . ${JOBS:+--jobs "$JOBS"} ${LAUNCH:+--launch "$LAUNCH"}

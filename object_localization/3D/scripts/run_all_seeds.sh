@@ -15,7 +15,4 @@
 # ones (last.pt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python}
-SWEEP=("$PYTHON" -m seqsi.sweep local . ${JOBS:+--jobs "$JOBS"})
-if [ -n "${LAUNCH:-}" ]; then SWEEP+=(--launch "$LAUNCH"); fi
-exec "${SWEEP[@]}"
+exec "${PYTHON:-python}" -m seqsi.sweep local . ${JOBS:+--jobs "$JOBS"} ${LAUNCH:+--launch "$LAUNCH"}
