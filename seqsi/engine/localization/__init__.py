@@ -23,7 +23,7 @@ from .evaluation import (PER_IMAGE_FILE, artifact_test_sets, evaluate_localizer,
                          read_per_image, save_detections, skipped_artifact_sets, test_sets_of)
 from .invariance import INVARIANCE_FILE, invariance_experiment, invariance_run
 from .scoring import curve_metrics, detect_in, eval_copy, score_detections, set_metrics
-from .scripts import (add_training_arguments, evaluation_main, find_runs, run_training_script, training_main,
+from .scripts import (add_training_arguments, evaluation_main, find_runs, training_main,
                       training_overrides)
 from .threshold import THRESHOLD_FILE, fit_and_store_threshold, fit_run_threshold, read_threshold
 from .training import train_localizer
@@ -34,7 +34,7 @@ __all__ = [
     "curve_metrics", "detect_in", "eval_copy", "evaluate_localizer", "evaluate_run", "evaluation_folder",
     "evaluation_main", "find_runs", "fit_and_store_threshold", "fit_run_threshold", "invariance_experiment",
     "invariance_run", "load_items", "method_names", "photometric_augment", "read_per_image", "read_threshold",
-    "reference_centres", "run_dir_for", "run_fields", "run_training_script", "save_detections", "score_detections",
+    "reference_centres", "run_dir_for", "run_fields", "save_detections", "score_detections",
     "set_metrics", "skipped_artifact_sets", "test_sets_of", "tiny_config", "train_localizer", "training_items",
     "training_main", "training_overrides", "validation_crops", "validation_names",
 ]

@@ -40,12 +40,33 @@ def training_overrides(args) -> dict:
 
 
 def training_main(default_config: str | os.PathLike, description: str, argv=None) -> int:
-    """The whole of a localization train.py: flags, config, then run_training_script."""
+    """The whole of a localization train.py: flags and config, then (unless the run is done) train,
+    fit the threshold and evaluate on rank 0."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, Path(default_config))
     add_training_arguments(parser)
     args = parser.parse_args(argv)
-    return run_training_script(args, resolve_config(args, training_overrides(args)))
+    config = resolve_config(args, training_overrides(args))
+    mode, loss = method_names(config)
+    config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
+    run_dir = run_dir_for(config, args.run_dir)
+    if args.fit_threshold_only:
+        fit_and_store_threshold(run_dir, load_localization_model(run_dir / "best.pt", config["experiment"])
+                                .seqsi_checkpoint["config"],
+                                device=distributed.select_device(args.device))
+        return 0
+
+    def evaluate(ctx, _):
+        rows = evaluate_run(run_dir, device=ctx.device)
+        for row in rows:
+            if row["metric"] == "score":
+                print(f"  {row['testset']:<18} score {row['value']:.4f}")
+        print(f"results: {run_dir / 'results.csv'}, overlays: {run_dir / 'overlays'}")
+
+    def train(ctx):
+        train_localizer(config, run_dir, ctx=ctx, resume=args.resume)
+
+    return run_training(args, run_dir, config, train, evaluate)
 
 
 def evaluation_main(description: str, argv=None, experiment: str | None = None) -> int:
@@ -92,30 +113,5 @@ def evaluation_main(description: str, argv=None, experiment: str | None = None) 
     return 0
 
 
-def run_training_script(args, config: dict) -> int:
-    """train.py's body: sweep decision, train, fit the threshold, evaluate (rank 0)."""
-    mode, loss = method_names(config)
-    config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
-    run_dir = run_dir_for(config, args.run_dir)
-    if args.fit_threshold_only:
-        fit_and_store_threshold(run_dir, load_localization_model(run_dir / "best.pt", config["experiment"])
-                                .seqsi_checkpoint["config"],
-                                device=distributed.select_device(args.device))
-        return 0
-
-    def evaluate(ctx, _):
-        rows = evaluate_run(run_dir, device=ctx.device)
-        for row in rows:
-            if row["metric"] == "score":
-                print(f"  {row['testset']:<18} score {row['value']:.4f}")
-        print(f"results: {run_dir / 'results.csv'}, overlays: {run_dir / 'overlays'}")
-
-    def train(ctx):
-        train_localizer(config, run_dir, ctx=ctx, resume=args.resume)
-
-    return run_training(args, run_dir, config, train, evaluate)
-
-
-
-__all__ = ["add_training_arguments", "evaluation_main", "find_runs", "run_training_script", "training_main",
+__all__ = ["add_training_arguments", "evaluation_main", "find_runs", "training_main",
            "training_overrides"]
