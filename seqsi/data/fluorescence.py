@@ -424,6 +424,19 @@ def write_dataset(root: str | os.PathLike, params: FluorescenceParams | None = N
     `<root>/test/arti_<k>/{images,masks}/` for each artifact level k, and `dataset.json`
     (parameters, seed, counts, per-volume facts). Returns the content of `dataset.json`.
     `overwrite=True` replaces only a folder that this generator wrote before.
+
+    Args:
+        root: folder to write; it must be absent or empty unless `overwrite`.
+        params: image-model parameters; None uses FluorescenceParams() (the paper preset).
+        seed: base seed; each volume draws from its own generator seeded by (seed, split, index).
+        counts: number of volumes per split, e.g. {"train": 32, "val": 8, "test": 16}; absent splits get none.
+            None uses the paper preset's counts.
+        artifact_levels: artifact peak brightness as multiples of the typical object intensity, one test
+            folder each; distinct positive numbers, or empty for no artifact folders.
+        compression: TIFF compression passed to tifffile ("zlib"), or None for uncompressed files.
+        overwrite: allow replacing a non-empty `root` that holds a `dataset.json` from this generator.
+        progress: None, or `progress(split, index, record)` called after each volume is written, with the
+            volume's entry of dataset.json.
     """
     params = params if params is not None else FluorescenceParams()
     counts = _check_counts(counts if counts is not None else preset("paper")[1])

@@ -50,7 +50,20 @@ def evaluate_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Te
     about: seqsi.logits). `no_signal` counts the images without signal after the
     corruption (seqsi.localization.signal: a constant image, say); they are classified like
     any other, but an invariant mode's logits on them are rounding noise, so their class is
-    arbitrary."""
+    arbitrary.
+
+    Args:
+        model: classifier returning one row of logits per image; it is moved to `device` and set to eval mode.
+        images: the whole test set, (N, C, ...) uint8 in 0..255 or float in [0, 1]; moved to `device`
+            1024 images at a time.
+        labels: class index of each image, (N,).
+        test_sets: (name, corruption) pairs; corruption is None for the clean set, or a callable
+            `corruption(x, generator)` returning (corrupted x, per-image draws).
+        seed: base seed of the corruptions; with the test-set name and chunk index it seeds each chunk.
+        batch_size: images per forward pass.
+        device: where the model runs and the corruptions are made.
+        progress: show a progress bar over the test sets.
+    """
     model = model.to(device).eval()
     labels = labels.to(device)
     results = {}

@@ -168,6 +168,20 @@ def fit(
 
     `meta` is stored in every checkpoint: at least "experiment" and "model_spec" (what
     `load_model` needs), usually also "dataset" and the resolved "config".
+
+    Args:
+        model: the network to train, in place; it is moved to the context's device.
+        task: the loss and the validation metric sums (see Task).
+        train_set: dataset of (input, target) pairs; may have `set_epoch(epoch)` to redraw crops each epoch.
+        val_set: dataset of (input, target) pairs for the per-epoch validation; may have `set_epoch` too.
+        settings: optimiser, schedule, epochs, batch size, monitored metric, seed and the rest (TrainSettings).
+        run_dir: folder for last.pt, best.pt, metrics.csv and tensorboard/.
+        meta: entries stored in every checkpoint (see above).
+        ctx: the process's device and rank; None calls distributed.init() (torchrun's world, or one process
+            on the automatically chosen device).
+        resume: continue from `run_dir`/last.pt; without it an existing last.pt is an error.
+        augment: None, or `augment(x, y, generator)` returning (x, y), applied to each training batch on the
+            device.
     """
     ctx = ctx or distributed.init()
     run_dir = Path(run_dir)

@@ -48,6 +48,16 @@ def invariance_table(model: nn.Module, images: torch.Tensor, cases, dtype: torch
     """One row per (a, b) case over the whole image set: compare_logits of f(x) vs f(a x + b).
 
     `promise`: what the model guarantees (default: the property of its mode, from build_model).
+
+    Args:
+        model: the classifier; it is moved to `device` and `dtype` in place and set to eval mode.
+        images: the image set, (N, C, ...), already in the scale the model was trained on (e.g. [0, 1]).
+        cases: (a, b) pairs, e.g. CIFAR_INVARIANCE_CASES; each row compares f(a x + b) with f(x).
+        dtype: dtype of the model and of the images for both forward passes.
+        batch_size: images per forward pass.
+        device: where the model runs.
+        promise: the Property the outputs are mapped back by before the rescaled errors; None reads it from
+            the model's `seqsi_mode`, and a model without one is treated as SEqSI (f / a).
     """
     if promise is None and getattr(model, "seqsi_mode", None) is not None:
         promise = model.seqsi_mode.property

@@ -60,6 +60,18 @@ def predict_tiled(
     (*spatial) for one output channel, else (C, *spatial), in `dtype` (default: the
     model's). `image` and `out` may be any array numpy can slice (np.memmap, zarr, ...),
     so neither has to fit in memory; windows of equal shape are batched.
+
+    Args:
+        model: network taking (N, 1, *spatial) and keeping the spatial size, already in eval mode.
+        image: the spatial-only image or volume; any array numpy can slice.
+        tile: core size of each tile in pixels, one value or one per axis; a positive multiple of `align`.
+        overlap: context in pixels added on every side of a core (clipped at the border), one value or one
+            per axis; a multiple of `align`, at least the receptive-field radius for an exact result.
+        align: the network's down-sampling step (2**levels for a UNet); windows start on multiples of it.
+        batch_size: windows of equal shape run per forward pass.
+        device: where the windows are sent; None uses the device of the model's parameters.
+        dtype: dtype of the windows and of the result; None uses the model's parameter dtype.
+        out: None to allocate the result, or an array of the result's shape to write into.
     """
     shape = tuple(np.shape(image))
     ndim = len(shape)
@@ -125,6 +137,18 @@ def predict_maps(model: nn.Module, images: Sequence[np.ndarray | torch.Tensor], 
     with tiles on the UNet's down-sampling grid and, by default, the exact receptive-field
     overlap, so the result equals the whole-image prediction (up to rounding; see
     predict_tiled).
+
+    Args:
+        model: the network, already in `dtype`, on `device` and in eval mode; tiled images need a UNet inside.
+        images: spatial-only images or volumes (numpy arrays or tensors), of any shapes.
+        dtype: dtype the images are converted to before the forward pass.
+        device: where the images are sent.
+        max_pixels: images with more pixels than this are tiled; None never tiles.
+        tile: tile core size in pixels for tiled images, rounded up to the UNet's grid; None means 128.
+        overlap: context in pixels per side for tiled images, rounded up to the UNet's grid; None uses the
+            UNet's receptive-field margin, which gives the untiled result.
+        batch_size: whole images of equal shape run per forward pass.
+        tile_batch_size: tiles run per forward pass for a tiled image.
     """
     arrays = [i.detach().cpu().numpy() if isinstance(i, torch.Tensor) else np.asarray(i) for i in images]
     outputs: list[np.ndarray | None] = [None] * len(arrays)

@@ -267,6 +267,18 @@ def find_peaks(
     Tiles (or, untiled, slabs of a large map) run in `workers` threads, default one per
     usable CPU, so up to `workers` tiles are in memory at once; the result does not
     depend on it. `border`: "ignore" or "zero" (see the module docstring).
+
+    Args:
+        score: the score map, 2D (y, x) or 3D (z, y, x), real-valued and finite; with `tile` any array numpy
+            can slice.
+        threshold: a peak's unblurred value must be strictly above it, in the map's units.
+        sigma: standard deviation in pixels of the Gaussian blur, one value or one per axis; 0 does not blur.
+        window: side in pixels of the neighbourhood a peak must dominate, odd, one value or one per axis.
+        tile: None processes the map whole (in slabs along axis 0 when it is large), or the core size of
+            each tile in pixels, one value or one per axis.
+        workers: number of threads; None uses one per usable CPU.
+        border: "ignore" (neighbours outside the map do not count) or "zero" (they count as 0, the paper's
+            padding).
     """
     return _scan(score, float(threshold), sigma, window, tile, workers, border)[0]
 

@@ -24,7 +24,19 @@ SEARCHES = ("brent", "grid")
 
 def detect_centres(output: np.ndarray, loss, threshold: float, *, sigma=1.0, window=5, tile=None,
                    border: str = "ignore") -> np.ndarray:
-    """Centres (K, d) in one raw output map: the loss's post-processing, then find_peaks."""
+    """Centres (K, d) in one raw output map: the loss's post-processing, then find_peaks.
+
+    Args:
+        output: one raw network output map, spatial axes only (no batch or channel axis).
+        loss: the loss the network was trained with, as a name ("bce", "zmse"), a LocalizationLoss or a
+            Mode; it turns the output into a score map (sigmoid or z-score).
+        threshold: detection threshold on the post-processed map (a probability for BCE, z-score units
+            for ZMSE).
+        sigma: blur standard deviation in pixels (see find_peaks).
+        window: odd side in pixels of the local-maximum window (see find_peaks).
+        tile: None, or the tile core size in pixels to bound memory (see find_peaks).
+        border: "ignore" or "zero": how neighbours outside the map compare (see find_peaks).
+    """
     return find_peaks(get_loss(loss).postprocess(output), threshold, sigma=sigma, window=window, tile=tile,
                       border=border)
 
@@ -85,6 +97,23 @@ def fit_threshold(
     the paper's 3D iterative grid (`points` x `rounds`, see grid_search_min). The caller
     stores the value with the model's run config. Each map is blurred once: the search only
     re-thresholds its local maxima. With `return_score=True` returns (threshold, set score).
+
+    Args:
+        outputs: raw network output maps of the validation images, spatial axes only.
+        reference_centres: true centres (K, d) in pixels of each image, in the order of `outputs`.
+        loss: the training loss (name, LocalizationLoss or Mode); it post-processes the maps and gives
+            the search interval.
+        max_dist: a detection matches a true centre only when closer than this, in pixels (the paper's 12).
+        sigma: blur standard deviation in pixels of the peak detection (see find_peaks).
+        window: odd side in pixels of the local-maximum window (see find_peaks).
+        search: "brent" (bounded scalar minimisation) or "grid" (the paper's iterative grid).
+        maxiter: most iterations of the "brent" search; unused by "grid".
+        points: grid values per round of the "grid" search; unused by "brent".
+        rounds: zoom rounds of the "grid" search; unused by "brent".
+        zscore_range: (low, high) search interval in z-score units for ZMSE maps; ignored for BCE, whose
+            interval is 0.1 to 0.95 times the largest probability.
+        border: "ignore" or "zero": how neighbours outside the map compare (see find_peaks).
+        return_score: return (threshold, set score) instead of the threshold alone.
     """
     loss = get_loss(loss)
     if search not in SEARCHES:

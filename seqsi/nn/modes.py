@@ -86,6 +86,19 @@ class Mode:
         """A convolution of this mode; `stem=True` for the first layer that sees the image.
 
         `bias=False` drops the bias even in a mode that has one (the paper's 3D ResNet).
+
+        Args:
+            dims: spatial dimensions, 1, 2 or 3.
+            in_channels: input channels.
+            out_channels: output channels.
+            kernel_size: kernel side in pixels, one int or one per axis.
+            stride: step in pixels, one int or one per axis.
+            padding: "same" (keeps the size at stride 1, for odd kernels) or pixels per side, one int or one
+                per axis. A constrained kernel pads by reflection, a plain one with zeros.
+            dilation: spacing between kernel taps, one int or one per axis.
+            groups: channel groups; both channel counts must be divisible by it.
+            stem: this layer sees the image, so it gets the mode's stem kernel rule (zero-sum for SEqSI).
+            bias: allow a bias; only modes that have one add it, and constrained kernels never do.
         """
         check_dims(dims)
         kernel_sum = self.stem_kernel_sum if stem else self.body_kernel_sum

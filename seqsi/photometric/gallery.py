@@ -104,7 +104,18 @@ def save_gallery(x: torch.Tensor, output: str | Path, *, suite: str | None = Non
                  unit_range: bool = False, columns: int = 5, name: str = "image") -> tuple[int, list[str]]:
     """One PNG of the batch's first image under every corruption of `suite` that fits its dims.
 
-    Returns (number of panels, skipped corruptions)."""
+    Returns (number of panels, skipped corruptions).
+
+    Args:
+        x: batch (N, C, *spatial) in [0, 1] (see to_batch); only the first image is drawn.
+        output: path of the PNG to write.
+        suite: name of the corruption suite; None uses "fluorescence" for volumes, "cifar10" for images.
+        seed: seed of the one generator the corruptions draw from, in suite order.
+        view: for volumes, "mip" (maximum projections) or "slice" (central slices); ignored for images.
+        unit_range: show every panel on [0, 1] instead of its own [min, max].
+        columns: most panels per row, at least 1.
+        name: what the image is called in the figure title (e.g. its file name).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -73,6 +73,20 @@ def predict(model, images, *, threshold: float | None = None, dtype: str = "floa
     `model`: a shipped name, run folder, checkpoint or seqsi model. Arrays are spatial ((H, W)
     or (D, H, W)); a classifier of C > 1 channels takes (*spatial, C). `threshold` defaults to
     the run's threshold.json. `case=(a, b)` applies a*x + b after the normalisation.
+
+    Args:
+        model: a shipped model name, run folder, checkpoint path, LoadedModel or seqsi-built model.
+        images: one numpy array (then one result is returned) or a sequence of arrays (then a list).
+        threshold: detection threshold on the post-processed map; None uses the run's threshold.json.
+            Localizers only.
+        dtype: inference precision, "float32" or "float64".
+        device: where the model runs.
+        max_pixels: images with more pixels than this are predicted tile by tile; None never tiles.
+            Localizers only.
+        tile: tile core size in pixels; None uses 512 in 2D and 96 in 3D. Localizers only.
+        batch_size: tiles per forward pass of a tiled image. Localizers only.
+        keep_maps: keep each post-processed map in its Detections' `map`. Localizers only.
+        case: None, or (a, b) to apply a*x + b after the normalisation. Localizers only.
     """
     loaded = as_loaded(model, device)
     single = isinstance(images, np.ndarray)

@@ -72,7 +72,21 @@ def normalise(image: np.ndarray) -> np.ndarray:
 def detect(net: nn.Module, loss, image: np.ndarray, threshold: float, *, dtype: str = "float32", device="cpu",
            max_pixels: int | None = DEFAULT_MAX_PIXELS, tile: int | None = None, batch_size: int = 1,
            case: tuple[float, float] | None = None, keep_map: bool = False) -> Detections:
-    """Detections in one spatial image by a localization network in eval mode, `dtype` and on `device`."""
+    """Detections in one spatial image by a localization network in eval mode, `dtype` and on `device`.
+
+    Args:
+        net: the localization network, already in eval mode, in `dtype` and on `device`.
+        loss: its loss (name, LocalizationLoss or Mode), which post-processes the stitched raw map.
+        image: one spatial image (H, W) or volume (D, H, W), any numeric dtype; it is min-max normalised.
+        threshold: detection threshold on the post-processed map (a probability for BCE, a z-score for ZMSE).
+        dtype: inference precision, "float32" or "float64".
+        device: where the network runs.
+        max_pixels: images with more pixels than this are predicted tile by tile; None never tiles.
+        tile: tile core size in pixels; None uses 512 in 2D and 96 in 3D.
+        batch_size: tiles per forward pass of a tiled image.
+        case: None, or (a, b) to feed a*x + b instead of the normalised image x (the invariance experiment).
+        keep_map: keep the post-processed map (as float32) in the result's `map`.
+    """
     start = time.perf_counter()
     loss = get_loss(loss)
     x = normalise(image)

@@ -39,7 +39,26 @@ def predict_files(model, inputs: list[str], out: str | Path, *, threshold: float
     """Predict every image that `inputs` (files, folders, globs) names and write the results to `out`.
 
     `model`: a shipped name, run folder, checkpoint or seqsi model; `threshold` defaults to
-    the run's threshold.json."""
+    the run's threshold.json.
+
+    Args:
+        model: a shipped model name, run folder, checkpoint path, LoadedModel or seqsi-built model.
+        inputs: image files, Zarr folders, folders (their supported files) or glob patterns, in order.
+        out: folder for the results; created if needed.
+        threshold: detection threshold on the post-processed map; None uses the run's threshold.json.
+            Localizers only.
+        channel: which channel of a multi-channel image to use (0-based); None when the image has one
+            channel, or as many as the model takes.
+        device: where the model runs.
+        batch_size: tiles per forward pass of a tiled image, at least 1. Localizers only.
+        dtype: inference precision, "float32" or "float64".
+        max_pixels: images with more pixels than this are predicted tile by tile; None never tiles.
+            Localizers only.
+        tile: tile core size in pixels; None uses 512 in 2D and 96 in 3D. Localizers only.
+        save_maps: also write each post-processed map as `maps/<name>.tif`. Localizers only.
+        overlay: also write `<name>.png`, the image with its detections. Localizers only.
+        progress: show a progress bar over the images.
+    """
     if batch_size < 1:
         raise ValueError(f"--batch_size must be >= 1; got {batch_size}")
     loaded = as_loaded(model, device)

@@ -24,7 +24,21 @@ from .core import DEFAULT_MAX_PIXELS, precision_for
 def invariance_rows(model, images: list[tuple[str, np.ndarray]], cases, *, dtype: str = "auto", threshold=None,
                     max_dist: int = 6, device: str = "cpu", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                     tile: int | None = None) -> list[dict]:
-    """One row per (image, case): detections on x and on a*x + b, and acc0 of the second against the first."""
+    """One row per (image, case): detections on x and on a*x + b, and acc0 of the second against the first.
+
+    Args:
+        model: a shipped model name, run folder, checkpoint path, LoadedModel or seqsi-built localizer.
+        images: (name, spatial array) pairs; the name labels the rows and the error messages.
+        cases: (a, b) pairs; a*x + b is applied after the min-max normalisation.
+        dtype: inference precision, "float32", "float64" or "auto" (float64 when a case has
+            |b| / a > FLOAT32_MAX_RATIO).
+        threshold: detection threshold on the post-processed map; None uses the run's threshold.json.
+        max_dist: matching range in pixels of the accuracy curve; acc0, its first bin, counts matches closer
+            than 1 pixel.
+        device: where the model runs.
+        max_pixels: images with more pixels than this are predicted tile by tile; None never tiles.
+        tile: tile core size in pixels; None uses 512 in 2D and 96 in 3D.
+    """
     loaded = as_loaded(model, device)
     dtype = precision_for(cases) if dtype == "auto" else dtype
     threshold = loaded.threshold if threshold is None else float(threshold)

@@ -59,7 +59,19 @@ def cut_positions(labels: np.ndarray, axis: int, fractions, search: int) -> list
 
 def split_volume(image: np.ndarray, labels: np.ndarray, out: str | Path, *, fractions=(0.7, 0.15, 0.15),
                  axis: int | None = None, search: int | None = None, spacing=None, name: str = "block") -> dict:
-    """Write the blocks; returns the record written to `<out>/split.json`."""
+    """Write the blocks; returns the record written to `<out>/split.json`.
+
+    Args:
+        image: the image or volume to cut.
+        labels: its integer object mask, the same shape (0 is background, each object one label).
+        out: folder to write `<split>/images/`, `<split>/masks/` and `split.json` into.
+        fractions: (train, val, test) shares of the axis length, positive and summing to 1.
+        axis: the axis cut into slabs; None picks the longest.
+        search: how many pixels a cut may move from where the fractions put it; None means 1/20 of the
+            axis length (at least 1).
+        spacing: pixel or voxel size in micrometres written into the TIFF files; None writes none.
+        name: file name prefix of the blocks (`<name>_<split>.tif`).
+    """
     if image.shape != labels.shape:
         raise ValueError(f"split: image shape {image.shape} differs from the mask shape {labels.shape}")
     fractions = [float(f) for f in fractions]

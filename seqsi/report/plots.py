@@ -97,6 +97,18 @@ def plot_curves(
     `curves[label]` is (x, y) or (x, y, yerr); yerr (std over seeds) draws a shaded band.
     `reference` draws a dashed vertical line at the unaltered input (a = 1 or b = 0), with an
     optional legend text; `baseline` a dotted horizontal line (e.g. chance accuracy).
+
+    Args:
+        curves: {label: (x, y) or (x, y, yerr)}, one line per label; points are drawn in x order.
+        path: the PNG to write (must end in .png).
+        xlabel: x-axis label.
+        ylabel: y-axis label.
+        title: figure title.
+        logx: logarithmic x axis; every x must then be > 0.
+        reference: None, x of a dashed vertical line, or (x, legend text).
+        baseline: None, y of a dotted horizontal line, or (y, legend text).
+        colors: {label: colour} shared across figures (see color_map); None colours the labels in order.
+        ylim: (low, high) of the y axis; None lets matplotlib choose.
     """
     if not curves:
         raise ValueError(f"plot_curves({path}): no curves to draw")
@@ -162,6 +174,16 @@ def plot_grouped_bars(
     `values[group][series]` is a number or (mean, std); std draws an error bar (None: none).
     A series absent from a group leaves a gap, so positions stay comparable across groups.
     `Table.to_grouped()` gives this structure from a result table.
+
+    Args:
+        values: {group: {series: value}}, each value a number or (mean, std).
+        path: the PNG to write (must end in .png).
+        ylabel: y-axis label.
+        title: figure title.
+        xlabel: x-axis label; None leaves it empty.
+        colors: {series: colour} shared across figures (see color_map); None colours the series in order.
+        series_order: series to draw first, in this order; the others follow in the order first seen.
+        ylim: (low, high) of the y axis; None lets matplotlib choose.
     """
     groups = [str(g) for g in values]
     if not groups:

@@ -528,6 +528,25 @@ def aggregate(
     paper's) so that a method with no result at all is reported too. With `seed_key=None`
     each cell holds exactly one value. Two values for the same (row, column, seed) are an
     error: usually a field that distinguishes runs is missing from `row_keys`.
+
+    Args:
+        rows: long result rows (dicts) with the key fields, "metric" and a numeric "value".
+        row_keys: field name(s) whose distinct values make the table rows (e.g. "mode").
+        col_key: field name(s) whose distinct values make the columns; by default "testset".
+        metric: only rows whose "metric" is this are used.
+        seed_key: field that tells the seeds apart; None when each cell holds exactly one value.
+        expected_seeds: the seeds every cell should have; None expects every seed seen in the rows.
+            A row of a seed not listed is an error.
+        strict: raise MissingRunsError when a run is missing instead of keeping it in `Table.missing`.
+        row_order: rows to put first, in this order (a value, or a tuple of values with several row keys);
+            the others follow in order of first appearance.
+        col_order: the same for the columns.
+        decimals: digits shown after the point, at least 0.
+        scale: factor applied to the values shown (e.g. 100 for percent); stored values stay unscaled.
+        higher_is_better: whether the largest (else the smallest) shown mean is the best one.
+        mark_best: mark the best value per "column", per "row", or None for no marks.
+        labels: {value: display text} for row and column values (e.g. mode names to titles).
+        ddof: delta degrees of freedom of the std over seeds: 1 for the sample std, 0 for the population std.
     """
     row_keys = _as_keys(row_keys, "row_keys")
     col_keys = _as_keys(col_key, "col_key")
@@ -621,6 +640,18 @@ def per_seed_tables(
 
     A seed with no result at all still gets a table when it is in `expected_seeds`. With
     `strict`, the missing runs of every seed are raised together.
+
+    Args:
+        rows: long result rows (dicts) with the key fields, "metric", a numeric "value" and `seed_key`.
+        row_keys: field name(s) whose distinct values make the table rows (e.g. "mode").
+        col_key: field name(s) whose distinct values make the columns; by default "testset".
+        metric: only rows whose "metric" is this are used.
+        seed_key: field that tells the seeds apart; one table is made per value.
+        expected_seeds: the seeds to make tables for; None uses every seed seen in the rows.
+            A row of a seed not listed is an error.
+        strict: raise MissingRunsError when a run is missing instead of keeping it in each `Table.missing`.
+        row_order: rows to put first, in this order; the others follow in order of first appearance.
+        col_order: the same for the columns.
     """
     row_keys = _as_keys(row_keys, "row_keys")
     col_keys = _as_keys(col_key, "col_key")

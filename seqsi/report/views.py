@@ -122,6 +122,21 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
     circles, second: crosses, ...). In slice views a point is drawn on a panel when it lies
     within `depth` of that panel's plane (in units of `spacing`; default 3 voxels of the
     finest axis); projections show every point.
+
+    Args:
+        volume: the (z, y, x) volume, numpy array or tensor (leading axes of size 1 are dropped).
+        path: the PNG to write (must end in .png).
+        points: {label: (K, 3) zyx index coordinates}, at most six sets; None draws no points.
+        title: figure title; None for none.
+        projection: "slice" (planes through `at`) or "max" (maximum-intensity projections).
+        spacing: voxel size (z, y, x), so that the panels keep physical proportions; None means 1 per axis.
+        at: (z, y, x) indices the slices go through, inside the volume; None is the centre. Slices only.
+        depth: how far from a slice's plane a point may lie to be drawn on it, in units of `spacing`; None
+            means 3 voxels of the finest axis. Slices only.
+        unit: axis label unit; None means "voxels" without `spacing`, "um" with it.
+        cmap: matplotlib colour map of the grey values.
+        width: figure width in inches.
+        dpi: PNG resolution in dots per inch.
     """
     vol = _array(volume, "volume", 3)
     step = check_spacing(spacing, 3)
@@ -194,7 +209,18 @@ def save_orthogonal_views(volume, path: str | os.PathLike, *, points: Mapping[st
 def save_overlay_2d(image, path: str | os.PathLike, *, points: Mapping[str, np.ndarray] | None = None,
                     title: str | None = None, spacing: Sequence[float] | None = None, cmap: str = "gray",
                     width: float = 6.0, dpi: int = 120) -> None:
-    """Write a PNG of a (y, x) image with point sets {label: (K, 2) yx indices} overlaid."""
+    """Write a PNG of a (y, x) image with point sets {label: (K, 2) yx indices} overlaid.
+
+    Args:
+        image: the (y, x) image, numpy array or tensor (leading axes of size 1 are dropped).
+        path: the PNG to write (must end in .png).
+        points: {label: (K, 2) yx index coordinates}, at most six sets; None draws no points.
+        title: figure title; None for none.
+        spacing: pixel size (y, x), so that the image keeps physical proportions; None means 1 per axis.
+        cmap: matplotlib colour map of the grey values.
+        width: figure width in inches.
+        dpi: PNG resolution in dots per inch.
+    """
     img = _array(image, "image", 2)
     sy, sx = check_spacing(spacing, 2)
     sets = _points(points, 2)

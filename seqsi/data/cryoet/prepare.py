@@ -163,6 +163,29 @@ def prepare_classification_data(
     the store is an error naming the array and chunk; `skip_missing_chunks` leaves such
     patches out instead, counted in the summary (`skipped_missing_chunks`). `draw_example`,
     when given, draws one example patch per type and class (see write_examples).
+
+    Args:
+        data_root: folder of the raw data, in the CZII layout (`[train/]static/ExperimentRuns/<run>/...` with
+            picks under `overlay/`) or flat (`<run>/<type>.<suffix>` and `<run>/Picks/`). Never written to.
+        out: folder to create; it may not be `data_root` or a folder above it. An existing one is replaced
+            only when the new one is complete.
+        patch_size: patch edge in voxels, one int for a cube or (z, y, x).
+        tomo_types: tomogram types to cut, each one output folder; a run that lacks a type is skipped for
+            that type (listed in the summary's `missing_types`).
+        classes: particle classes, in class-id order; the pick file of each is `<class>.json`.
+        seed: seed of the train/val/test shuffle of the runs (see split_runs).
+        val_fraction: share of the runs with picks that go to val (floored, at least one run).
+        test_fraction: share of the runs with picks that go to test (floored, at least one run).
+        voxel_size: Angstrom per voxel, one number or (z, y, x), used for every tomogram in place of the
+            files' own; None reads it from each file.
+        spacing_dir: name of the voxel-spacing folder to read in each run of the CZII layout; when a run
+            has no such folder its only `VoxelSpacing*` folder is used.
+        draw_example: None, or `draw(patch, path, points=, title=)` that saves one PNG per type and class
+            under `<out>/examples/`.
+        progress: show a progress bar over the tomograms.
+        max_in_memory_bytes: size in bytes up to which a tomogram is read whole (4 GiB by default).
+        skip_missing_chunks: leave out, and count, patches that would read absent zarr chunks instead of
+            raising.
     """
     from tqdm.auto import tqdm
 

@@ -98,6 +98,25 @@ def evaluate_localizer(model: nn.Module, loss, threshold: float, test_dir: str |
     within eval.max_dist. Returns ({test set: set-level metrics}, per-image rows).
     Overlays (2D image / 3D max projections, detections and ground truth) are written for
     `overlay_images` (default: the first image) on `overlay_sets` under `overlay_dir`.
+
+    Args:
+        model: the trained localizer; it is copied in eval.dtype onto `device` (the caller's model is unchanged).
+        loss: its training loss (name, LocalizationLoss or Mode), which post-processes the output maps.
+        threshold: detection threshold on the post-processed maps, as fitted on the validation set.
+        test_dir: test folder with images/ and masks/, and any arti_<k>/ artifact sets.
+        eval_cfg: the config's eval section: suite, seed, dtype ("float32" or "float64"), max_dist (pixels),
+            max_pixels, tile, overlap, and optionally batch_size (1), test_sets (None: the suite's list),
+            artifact_sets ("folders", "suite" or "none"), artifact_masks ("own" or "clean") and border
+            ("ignore" or "zero").
+        dims: 2 for images, 3 for volumes; every file must have it.
+        spacing: pixel or voxel size in micrometres, (y, x) or (z, y, x), in place of the size stored in each
+            file; it only scales the overlays here.
+        device: where the model runs.
+        overlay_dir: folder for the overlay PNGs (`<overlay_dir>/<test set>/<image>.png`); None draws none.
+        overlay_images: names of the test images to draw; None draws the first one.
+        overlay_sets: names of the test sets to draw; "none" is the clean set.
+        progress: print each image's name as it is scored.
+        centroids: reference centres: "exact" label centroids, or "paper" for the paper's biased 3D centres.
     """
     loss, test_dir = get_loss(loss), Path(test_dir)
     dtype = DTYPES[eval_cfg["dtype"]]
@@ -176,7 +195,20 @@ def evaluate_run(run_dir: str | os.PathLike, *, data_root: str | os.PathLike | N
                  overlay_sets: Iterable[str] = ("none",), progress: bool = False, experiment: str | None = None,
                  out_root: str | os.PathLike | None = None) -> list[dict]:
     """Evaluate a run folder's best.pt with its threshold; write results.csv, per_image.csv and
-    overlays/ into `evaluation_folder` (never over the run's own results for other data)."""
+    overlays/ into `evaluation_folder` (never over the run's own results for other data).
+
+    Args:
+        run_dir: the run folder, holding best.pt and the fitted threshold.
+        data_root: data folder to test on (its test/ split); None uses the one recorded in the run's config.
+        eval_overrides: keys of the eval section that replace the run's own (see evaluate_localizer).
+        device: where the model runs.
+        overlay_images: names of the test images to draw; None draws the first one.
+        overlay_sets: names of the test sets to draw; "none" is the clean set.
+        progress: print each image's name as it is scored.
+        experiment: "loc2d" or "loc3d" to refuse a checkpoint of another experiment; None accepts either.
+        out_root: folder under which the results go, at the run's own path below its runs root; None writes
+            into the run folder for its own data, else beside the runs root (see transfer_folder).
+    """
     run_dir = Path(run_dir)
     model = load_localization_model(run_dir / "best.pt", experiment, map_location=device)
     config = model.seqsi_checkpoint["config"]

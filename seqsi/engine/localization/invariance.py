@@ -33,6 +33,21 @@ def invariance_experiment(model: nn.Module, loss, threshold: float, items: Seque
     found on x (x min-max normalised to [0, 1], inference in `dtype`).
 
     1.0 means no detection moved. Keys are the case labels, e.g. "a=255, b=0".
+
+    Args:
+        model: the trained localizer; it is copied in `dtype` onto `device` (the caller's model is unchanged).
+        loss: its training loss (name, LocalizationLoss or Mode), which post-processes the output maps.
+        threshold: detection threshold on the post-processed maps, as fitted on the validation set.
+        items: the test images, as dicts with an "image" array (BioimageDataset items, say).
+        cases: the (a, b) Cases to apply; by default the paper's ten pairs.
+        max_dist: matching range in pixels of the accuracy curve; acc0, its first bin, counts matches closer
+            than 1 pixel.
+        dtype: dtype of the network copy and of its inputs; float64 keeps rounding out of the comparison.
+        device: where the model runs.
+        max_pixels: images with more pixels than this are tiled (see predict_maps); None never tiles.
+        tile: tile core size in pixels for tiled images; None means 128.
+        overlap: context in pixels per side for tiled images; None uses the UNet's receptive-field margin.
+        border: "ignore" or "zero": how neighbours outside the map compare in peak detection (see find_peaks).
     """
     loss = get_loss(loss)
     net = eval_copy(model, dtype, device)
