@@ -35,10 +35,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .io import atomic_path
-from .models import input_channels
+from .models import input_channels, model_from_spec
 from .models.unet import UNet
 from .nn.activations import SortPool
 from .nn.constrained import ConstrainedConv, SumToOneLinear
+from .nn.modes import get_mode
 from .nn.nd import conv_cls
 from .nn.residual import ConvexSum
 from .nn.upsample import PixelShuffle
@@ -321,8 +322,6 @@ def _scripted_in_channels(scripted) -> int:
 
 
 def _attach(model: nn.Module, info: dict) -> nn.Module:
-    from .nn.modes import get_mode
-
     model.seqsi_spec = info["spec"]
     model.seqsi_mode = get_mode(info["mode"])
     return model.eval()
@@ -354,8 +353,6 @@ def load_export(path: str | Path) -> nn.Module:
         raise ValueError(f"{path} cannot be read as a seqsi export: {err}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a seqsi export (expected format {FORMAT!r})")
-    from .models import model_from_spec
-
     model = plain(model_from_spec(payload["spec"]))
     try:
         model.load_state_dict(payload["state_dict"])

@@ -11,6 +11,9 @@ import argparse
 
 import torch
 
+from ..engine.checkpoint import load_model
+from ..engine.config import parse_value
+from ..export import is_export, load_export
 from ..invariance.audit import audit, randomize_state
 from ..models import build_model, input_channels
 from ..nn.modes import get_mode
@@ -18,8 +21,6 @@ from ..nn.modes import get_mode
 
 def _key_value(text: str) -> tuple[str, object]:
     """One `--set KEY=VALUE` (a YAML value); bad text is a one-line error naming the key."""
-    from ..engine.config import parse_value
-
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"--set expects KEY=VALUE (e.g. widths=[8,16,16]); got {text!r}")
@@ -58,9 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
-        from ..engine.checkpoint import load_model
-        from ..export import is_export, load_export
-
         model = load_export(args.checkpoint) if is_export(args.checkpoint) else load_model(args.checkpoint)
         dims = model.seqsi_spec["dims"]
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..engine.distributed import select_device
 from ..prediction.core import DEFAULT_MAX_PIXELS
 from ..prediction.files import predict_files
 
@@ -30,8 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _device(name: str) -> str:
     if name == "auto":
-        from ..engine.distributed import select_device
-
         return str(select_device("auto"))
     return name
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..nn.modes import Mode
 from . import distributed
 from .config import load_config, parse_override
@@ -59,8 +61,6 @@ def resolve_config(args: argparse.Namespace, flag_overrides: dict[str, Any]) -> 
 
 def _yaml(value: Any) -> str:
     """A flag value as YAML text, so `--set` and named flags share one parser."""
-    import yaml
-
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
@@ -91,8 +91,6 @@ def _resumable(key: str) -> bool:
 
 def check_resume(run_dir: Path, config: dict) -> None:
     """A resumed run must continue with the settings it was started with (its config.yaml)."""
-    import yaml
-
     run_dir = Path(run_dir)
     if not (run_dir / "last.pt").is_file():
         raise ValueError(f"--resume: {run_dir} holds no last.pt to resume; drop --resume to start this run")

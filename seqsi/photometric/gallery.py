@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import tifffile
 import torch
 
 from ..io import atomic_path
@@ -30,8 +31,6 @@ def read_array(path: Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if suffix in (".tif", ".tiff"):
-        import tifffile
-
         return np.asarray(tifffile.imread(path))
     if suffix == ".npy":
         return np.load(path, allow_pickle=False)

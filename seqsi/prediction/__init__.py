@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch.nn as nn
 
+from ..data.cryoet import CLASSES as CRYOET_CLASSES
+from ..models import input_channels
 from .core import (DEFAULT_MAX_PIXELS, DTYPES, FLOAT32_MAX_RATIO, ClassPrediction, Detections, classify, detect,
                    normalise, precision_for)
-from ..models import input_channels
 from .zoo import LoadedModel, load_any_model, pretrained, shipped
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -49,8 +50,7 @@ def class_names(loaded: LoadedModel) -> list[str]:
     if dataset == "digits":
         return [str(i) for i in range(10)]
     if experiment == "czi":
-        from ..data.cryoet import CLASSES
-        return list(CLASSES)
+        return list(CRYOET_CLASSES)
     return []
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..data.bioimage import write_tiff
 from ..io import write_csv
 from . import (LoadedModel, as_loaded, check_model_fits_image, class_names, classify, detect, input_channels,
                loss_of, prepared)
@@ -83,8 +84,6 @@ def predict_files(model, inputs: list[str], out: str | Path, *, threshold: float
                        tile=tile, batch_size=batch_size, keep_map=save_maps)
         write_centres(out / f"{image.name}.csv", found.centres, found.values, image.voxel_size, value_name)
         if save_maps:
-            from ..data.bioimage import write_tiff
-
             write_tiff(out / "maps" / f"{image.name}.tif", found.map, spacing=image.voxel_size)
         if overlay:
             save_overlay(array, found.centres, out / f"{image.name}.png", spacing=image.voxel_size,

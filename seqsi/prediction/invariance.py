@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.bioimage import BioimageDataset
 from ..localization import accuracy_curve
 from . import LoadedModel, as_loaded, check_model_fits_image, detect, loss_of, prepared
 from .core import DEFAULT_MAX_PIXELS, precision_for
@@ -64,7 +65,5 @@ def run_test_images(loaded: LoadedModel) -> list[tuple[str, np.ndarray]]:
     root = (config.get("data") or {}).get("root")
     if not root or not (Path(root) / "test").is_dir():
         raise ValueError(f"{loaded.source}: give INPUT images (the run's test folder {root!r}/test is not here)")
-    from ..data.bioimage import BioimageDataset
-
     dataset = BioimageDataset(Path(root) / "test", ndim=loaded.dims, require_masks=False)
     return [(item["name"], item["image"]) for item in dataset]

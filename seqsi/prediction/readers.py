@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tifffile
+
+from ..data.bioimage import read_spacing
+from ..data.cryoet.readers import read_tomogram
 
 TIFF = (".tif", ".tiff")
 RASTER = (".png", ".jpg", ".jpeg")
@@ -104,10 +108,6 @@ def _ome_voxel_size(xml: str, spatial_axes: str) -> tuple[float, ...] | None:
 
 
 def _read_tiff(path: Path) -> Image:
-    import tifffile
-
-    from ..data.bioimage import read_spacing
-
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
@@ -175,8 +175,6 @@ def _read_raster(path: Path) -> Image:
 
 
 def _read_tomogram(path: Path) -> Image:
-    from ..data.cryoet.readers import read_tomogram
-
     try:
         volume, angstrom = read_tomogram(path)
     except (OSError, ValueError) as err:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from ..engine.checkpoint import load_model
+
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 THRESHOLD_FILE = "threshold.json"  # the name seqsi.engine.localization writes
 CARD_FILE = "card.json"
@@ -74,8 +76,6 @@ def resolve(source: str | Path) -> tuple[Path, Path | None]:
 
 def load_any_model(source: str | Path, device: str = "cpu") -> LoadedModel:
     """Load a run folder, a checkpoint (of any of the four experiments) or a shipped model, in eval mode."""
-    from ..engine.checkpoint import load_model
-
     checkpoint, run_dir = resolve(source)
     model = load_model(checkpoint, map_location=device)
     meta = getattr(model, "seqsi_checkpoint", {})

@@ -7,6 +7,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+import torch
+
 from .launch import Launched, restore_handlers, stop_all, stop_signals_raise
 from .matrix import Matrix, Run
 from .state import LOG, RESULTS, is_busy
@@ -19,8 +21,6 @@ def visible_gpus(env: Mapping[str, str]) -> list[str]:
     if "CUDA_VISIBLE_DEVICES" in env:
         return [g for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() not in ("", "-1")]
     try:
-        import torch
-
         return [str(i) for i in range(torch.cuda.device_count())]
     except Exception:  # noqa: BLE001 - no usable CUDA is simply no GPU
         return []

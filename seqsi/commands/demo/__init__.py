@@ -11,6 +11,10 @@ import time
 from importlib import resources
 from pathlib import Path
 
+import torch
+
+from ...data.bioimage import list_samples, read_image
+from ...data.crops import minmax_unit
 from ...engine.config import load_config
 from ...io import write_text
 from ...photometric.gallery import save_gallery
@@ -32,11 +36,6 @@ def demo_config(fast: bool) -> dict:
 
 def gallery_image(data_root: Path):
     """The first test image as a (1, 1, H, W) batch in [0, 1]."""
-    import torch
-
-    from ...data.bioimage import list_samples, read_image
-    from ...data.crops import minmax_unit
-
     sample = list_samples(data_root / "test")[0]
     return torch.from_numpy(minmax_unit(read_image(sample.image, ndim=2)).astype("float32"))[None, None]
 

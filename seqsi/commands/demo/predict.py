@@ -7,16 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data.bioimage import read_mask
+from ...io import read_csv
+from ...localization import accuracy_curve, label_centres, localization_score
 from ...prediction import shipped
 from ...prediction.files import predict_files
 
 
 def run(out: Path) -> str:
     """Write `<out>/predict/` and return the report's Markdown section ('' without shipped weights)."""
-    from ...data.bioimage import read_mask
-    from ...io import read_csv
-    from ...localization import accuracy_curve, label_centres, localization_score
-
     if "nuclei2d" not in shipped():
         return ""
     with resources.as_file(resources.files("seqsi") / "data" / "embedded" / "dsb2018_sample") as folder:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...io import atomic_dir, write_csv, write_json
 from .layout import CLASSES, DEFAULT_SPACING_DIR, DEFAULT_VOXEL_SPACING, SPLITS, TOMO_TYPES, discover_runs
@@ -187,8 +188,6 @@ def prepare_classification_data(
         skip_missing_chunks: leave out, and count, patches that would read absent zarr chunks instead of
             raising.
     """
-    from tqdm.auto import tqdm
-
     size = _as_size(patch_size)
     tomo_types, classes = list(tomo_types), list(classes)
     out = Path(out)

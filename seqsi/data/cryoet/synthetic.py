@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
+from tqdm.auto import tqdm
 
 from ...io import atomic_dir, write_json
 from .layout import CLASSES, DEFAULT_SPACING_DIR, DEFAULT_VOXEL_SPACING, TOMO_TYPES
@@ -342,8 +343,6 @@ def picks_json(class_name: str, run: str, centres_zyx, voxel_spacing: float) -> 
 def generate_synthetic(out: str | Path, cfg: SyntheticConfig = PRESETS["quick"], *, seed: int = 0,
                        progress: bool = True) -> dict:
     """Write a synthetic data set in the CZII layout under `out` (atomically) and return its summary."""
-    from tqdm.auto import tqdm
-
     rng = np.random.default_rng(seed)
     missing = set(cfg.missing)
     summary = {"seed": seed, "config": asdict(cfg), "runs": {}}
