@@ -101,3 +101,19 @@ def test_augmentation_and_data_sets_come_from_the_config():
     assert load_image_dataset("digits").train_x.shape[1:] == (1, 8, 8)
     with pytest.raises(ValueError, match="unknown dataset 'mnist'; valid: cifar10, digits"):
         load_image_dataset("mnist")
+
+
+def test_model_section_keeps_an_explicit_avg_beside_a_telescopic_default():
+    """A localization config says reparam: telescopic; `--mode seqsi_avg` must stay avg once the
+    train script has stored the parsed mode back (the bare registry name `seqsi` would not)."""
+    from seqsi.engine.config import ModelSection
+
+    for typed, family, reparam in [("seqsi_avg", "seqsi", "avg"), ("seqsi", "seqsi", "telescopic"),
+                                   ("affeq_telescopic", "affeq", "telescopic"), ("standard", "standard", "avg")]:
+        config = {"model": {"name": "drunet", "mode": typed, "reparam": "telescopic"}}
+        section = ModelSection.of(config)
+        assert (section.mode.family, section.mode.reparam) == (family, reparam)
+        config["model"]["mode"] = section.mode_key
+        assert ModelSection.of(config).mode == section.mode
+    assert ModelSection.of({"model": {"mode": "seqsi", "reparam": "telescopic"}}).mode_key == "seqsi_telescopic"
+    assert ModelSection.of({"model": {"mode": "seqsi_avg", "reparam": "telescopic"}}).mode_key == "seqsi_avg"

@@ -62,10 +62,10 @@ def resolve_training_config(args: argparse.Namespace, flag_overrides: dict[str, 
     the user typed (so the run folder and the checkpoints agree); the training settings are checked
     here, so that a bad one fails before any data is read."""
     config = resolve_config(args, flag_overrides)
-    mode = ModelSection.of(config).mode
-    config["model"]["mode"] = mode.name
+    model = ModelSection.of(config)
+    config["model"]["mode"] = model.mode_key
     train_settings(config)
-    return config, mode
+    return config, model.mode
 
 
 def train_classifier(config: dict, data: TrainingData, run_dir: str | Path, meta: dict, *,

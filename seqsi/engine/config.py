@@ -117,16 +117,23 @@ class ModelSection:
     mode: Mode
     loss: str | None = None
     options: dict = field(default_factory=dict)
+    reparam: str | None = None  # the section's default kernels (model.reparam)
 
     @classmethod
     def of(cls, config: Mapping) -> "ModelSection":
         section = config["model"]
-        mode = get_mode(section["mode"])
         reparam = section.get("reparam")
-        if reparam and mode.constrained and mode.reparam == "avg" and not str(section["mode"]).endswith("_avg"):
-            mode = get_mode(mode, reparam)
         options = {k: v for k, v in section.items() if k not in RUN_KEYS}
-        return cls(section.get("name"), mode, section.get("loss"), options)
+        return cls(section.get("name"), get_mode(section["mode"], default_reparam=reparam), section.get("loss"),
+                   options, reparam)
+
+    @property
+    def mode_key(self) -> str:
+        """The mode's registry name as a config should store it: read back with this section's
+        reparam it gives this mode again (so `seqsi_avg` stays explicit beside reparam: telescopic)."""
+        if get_mode(self.mode.name, default_reparam=self.reparam) == self.mode:
+            return self.mode.name
+        return f"{self.mode.name}_{self.mode.reparam}"
 
     def build(self, dims: int, **extra: Any) -> nn.Module:
         """The configured network for `dims` spatial dimensions (`extra` adds builder keywords)."""

@@ -198,8 +198,11 @@ def _valid_names() -> str:
     )
 
 
-def get_mode(name: str | Mode, reparam: str | None = None) -> Mode:
-    """Parse a mode name (canonical, alias or with an _avg/_telescopic suffix) into a Mode."""
+def get_mode(name: str | Mode, reparam: str | None = None, *, default_reparam: str | None = None) -> Mode:
+    """Parse a mode name (canonical, alias or with an _avg/_telescopic suffix) into a Mode.
+
+    `default_reparam` (a config's model.reparam) sets the kernels of a constrained mode whose
+    name does not choose them; unconstrained modes ignore it."""
     if isinstance(name, Mode):
         return name if reparam is None else replace(name, reparam=reparam)
     if not isinstance(name, str):
@@ -215,7 +218,7 @@ def get_mode(name: str | Mode, reparam: str | None = None) -> Mode:
     if suffix and reparam and suffix != reparam:
         raise ValueError(f"mode {name!r} names reparam {suffix!r} but reparam={reparam!r} was also given")
     mode = _FAMILIES[key]
-    chosen = check_reparam(reparam or suffix or "avg")
+    chosen = check_reparam(reparam or suffix or (default_reparam if mode.constrained else None) or "avg")
     if chosen != "avg" and not mode.constrained:
         raise ValueError(f"mode {key!r} has no constrained kernels, so reparam {chosen!r} means nothing")
     return replace(mode, reparam=chosen)

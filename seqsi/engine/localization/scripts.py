@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import distributed
+from ..config import ModelSection
 from ..experiment import RESULTS, add_common_arguments, find_checkpoints, is_complete, resolve_config, run_training
 from ..runcheck import load_localization_model
 from .config import method_names, run_dir_for
@@ -47,8 +48,8 @@ def training_main(default_config: str | os.PathLike, description: str, argv=None
     add_training_arguments(parser)
     args = parser.parse_args(argv)
     config = resolve_config(args, training_overrides(args))
-    mode, loss = method_names(config)
-    config["model"]["mode"], config["model"]["loss"] = mode.name, loss.name
+    # stored as parsed, so that config.yaml, the run folder and the checkpoint name one method
+    config["model"]["mode"], config["model"]["loss"] = ModelSection.of(config).mode_key, method_names(config)[1].name
     run_dir = run_dir_for(config, args.run_dir)
     if args.fit_threshold_only:
         fit_and_store_threshold(run_dir, load_localization_model(run_dir / "best.pt", config["experiment"])
