@@ -25,7 +25,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = mode.conv(dims, in_channels, out_channels, 3, stride=stride, bias=conv_bias)
         self.norm1 = mode.norm(norm, dims, out_channels, stage)
-        self.act1 = mode.activation(out_channels, negative_slope)
+        self.act1 = mode.activation(out_channels, negative_slope, framed=True)  # feeds only conv2
         self.drop1 = dropout_cls(dims)(dropout) if dropout else nn.Identity()
         self.conv2 = mode.conv(dims, out_channels, out_channels, 3, bias=conv_bias)
         self.norm2 = mode.norm(norm, dims, out_channels, stage)

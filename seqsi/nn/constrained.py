@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .framed import reflect_padded
 from .nd import check_dims, conv_fn, ntuple, pad_arg, same_padding
 
 REPARAMETRISATIONS = ("avg", "telescopic")
@@ -136,8 +137,9 @@ class ConstrainedConv(ConstrainedWeight):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(self.padding):
+            framed = reflect_padded(x, self.padding) if self.padding_mode == "reflect" else None
             mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-            x = F.pad(x, pad_arg(self.padding), mode=mode)
+            x = F.pad(x, pad_arg(self.padding), mode=mode) if framed is None else framed
         return conv_fn(self.dims)(x, self.kernel(), None, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:

@@ -124,11 +124,12 @@ class Mode:
             return AffineUpsample(dims, in_channels, out_channels, reparam=self.reparam)
         return conv_transpose_cls(dims)(in_channels, out_channels, 2, stride=2, bias=self.bias)
 
-    def activation(self, channels: int, negative_slope: float = 0.0) -> nn.Module:
+    def activation(self, channels: int, negative_slope: float = 0.0, *, framed: bool = False) -> nn.Module:
         """In place for (Leaky)ReLU, as the paper's code has it: the networks apply it to a fresh
-        convolution, norm or sum output that nothing else reads, and it saves one tensor per call."""
+        convolution, norm or sum output that nothing else reads, and it saves one tensor per call.
+        `framed=True` where the output feeds only a 3x3 convolution of this mode (see SortPool)."""
         if self.sort_activation:
-            return SortPool(channels)
+            return SortPool(channels, framed=framed)
         if negative_slope:
             return nn.LeakyReLU(negative_slope, inplace=True)
         return nn.ReLU(inplace=True)
