@@ -11,12 +11,19 @@ Before timing, each pair is checked in float64 (output and every weight gradient
 relative; benchmarks/paper_models.py). Targets (issue 18): ours >= 1.0x the paper's for every
 mode, eval and train; our AffEq >= 0.85x our Standard in eval forward. Exit 1 if one fails.
 
+Beside AffEq / Standard, a control is timed in the same rounds: our Standard with its
+convolutions reflect-padded (nn.Conv*d padding_mode="reflect": F.pad, then a convolution
+without padding, as every AffEq convolution does). Standard-reflect / Standard is what the
+padded input costs the convolution library; AffEq / Standard-reflect is what AffEq costs
+beyond it (sort pooling, convex sums).
+
     python benchmarks/paper_speed.py --paper-repo ../shared/seed-code   # a few minutes on 2 cores
     python benchmarks/paper_speed.py                                      # ours only, no paper column
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import statistics
@@ -24,6 +31,7 @@ import subprocess
 import time
 
 import torch
+import torch.nn as nn
 
 from paper_models import NETWORKS, check_equal, copy_paper_weights, example, loss_fn, paper_model
 
@@ -85,6 +93,15 @@ class Side:
         return self._timed(run)
 
 
+def reflect_padded_copy(model: nn.Module) -> nn.Module:
+    """`model` (a Standard network) with every padded convolution padding by reflection instead of zeros."""
+    control = copy.deepcopy(model)
+    for conv in control.modules():
+        if isinstance(conv, nn.modules.conv._ConvNd) and any(conv.padding):
+            conv.padding_mode = "reflect"
+    return control
+
+
 def bench_network(name: str, args, device) -> bool:
     net = NETWORKS[name]
     batch, size = INPUTS[name]
@@ -101,11 +118,16 @@ def bench_network(name: str, args, device) -> bool:
             sides[mode, "paper"] = Side(paper, net, x, y, device, args.clock_fn)
         sides[mode, "ours"] = Side(ours, net, x, y, device, args.clock_fn)
     names = ["ours", "paper"] if args.paper_repo else ["ours"]
-    times = {(mode, who, kind): [] for mode in modes for who in names for kind in ("forward", "train")}
+    control = "standard" in modes and any(m.startswith("affeq") for m in modes)
+    if control:
+        sides["standard", "reflect"] = Side(reflect_padded_copy(sides["standard", "ours"].model), net, x, y, device,
+                                            args.clock_fn)
+    times = {key + (kind,): [] for key in sides for kind in ("forward", "train")}
     load = os.getloadavg()[0]
     for r in range(args.rounds + 1):  # round 0 warms up and is discarded
         for mode in modes:
-            for who in (names if r % 2 else names[::-1]):
+            whos = names + (["reflect"] if (mode, "reflect") in sides else [])
+            for who in (whos if r % 2 else whos[::-1]):
                 f, t = sides[mode, who].forward(), sides[mode, who].train()
                 if r:
                     times[mode, who, "forward"].append(f)
@@ -148,6 +170,13 @@ def bench_network(name: str, args, device) -> bool:
         passed = ours_r >= AFFEQ_TARGET
         ok &= passed
         print(f"{line}  (target ours >= {AFFEQ_TARGET}): {'PASS' if passed else 'FAIL'}")
+        if control:
+            beyond = ratio((mode, "ours", "forward"), ("standard", "reflect", "forward"))
+            print(f"  control: {mode} / standard-reflect {beyond:.2f}x")
+    if control:
+        print(f"  control: standard-reflect / standard, eval forward "
+              f"{ratio(('standard', 'reflect', 'forward'), ('standard', 'ours', 'forward')):.2f}x "
+              "(F.pad copies, and the convolution library's slower kernels for pre-padded input)")
     if not args.paper_repo:
         print("paper columns skipped: no --paper-repo given")
     return ok
