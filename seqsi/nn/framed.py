@@ -9,10 +9,10 @@ unchanged. Only layers built with `framed=True` write such outputs, and only a c
 whose padding is the frame's width reads the buffer; any other reader sees an ordinary
 (strided) tensor.
 
-What it saves on CPU is F.pad's fresh allocation, whose pages the kernel faults in and zeroes
-(benchmarks/framed.py: 11 % of an eval-only process on the CIFAR ResNet). A GPU's caching
-allocator has no such cost, so there, and under autograd, tracing, scripting or compiling,
-everything runs the plain way.
+What it saves on CPU is F.pad's fresh allocation, whose pages the kernel faults in and zeroes:
+benchmarks/framed.py measures 8 % to 11 % of an eval-only process on the CIFAR ResNet, and
+nothing once a train step has grown the heap. A GPU's caching allocator has no such cost, so
+there, and under autograd, tracing, scripting or compiling, everything runs the plain way.
 """
 from __future__ import annotations
 
