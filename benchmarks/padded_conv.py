@@ -10,24 +10,15 @@ Same arithmetic in both; what differs is the kernel the library picks and the bi
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import torch
 import torch.nn.functional as F
+from side_by_side import alternated, parse
 
 SHAPES = ((64, 32), (128, 16), (256, 8))  # channels, side: the three stages
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=64)
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse(__doc__, rounds=15, batch=64)
     print(f"3x3 convolution, batch {args.batch}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
           f"median of {args.rounds} alternated rounds")
     print(f"{'channels x size':<16} {'padding=1':>10} {'pre-padded':>11} {'extra':>6} {'F.pad':>8}")
@@ -38,14 +29,7 @@ def main() -> None:
         padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
         cases = {"padding=1": lambda: F.conv2d(x, weight, padding=1), "pre-padded": lambda: F.conv2d(padded, weight),
                  "F.pad": lambda: F.pad(x, (1, 1, 1, 1), mode="reflect")}
-        times = {name: [] for name in cases}
-        for r in range(args.rounds + 1):  # round 0 warms up
-            for name in (list(cases) if r % 2 else list(cases)[::-1]):
-                start = time.perf_counter()
-                cases[name]()
-                if r:
-                    times[name].append(time.perf_counter() - start)
-        ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+        ms = {name: t * 1e3 for name, t in alternated(cases, args.rounds).items()}
         print(f"{f'{channels} x {side}²':<16} {ms['padding=1']:>8.1f}ms {ms['pre-padded']:>9.1f}ms "
               f"{ms['pre-padded'] / ms['padding=1'] - 1:>5.0%} {ms['F.pad']:>6.1f}ms")
 

@@ -37,10 +37,11 @@ import torch.nn.functional as F
 from .io import atomic_path
 from .models import input_channels, model_from_spec
 from .models.unet import UNet
+from .nn import onednn
 from .nn.activations import SortPool
 from .nn.constrained import ConstrainedConv, SumToOneLinear
 from .nn.modes import get_mode
-from .nn.nd import conv_cls
+from .nn.nd import torch_conv_cls
 from .nn.residual import ConvexSum
 from .nn.upsample import PixelShuffle
 from .nn.wrappers import Standardize
@@ -79,9 +80,9 @@ def exact_sum_kernel(kernel: torch.Tensor, total: float) -> torch.Tensor:
 
 
 def _plain_conv(module: ConstrainedConv) -> nn.Module:
-    conv = conv_cls(module.dims)(module.in_channels, module.out_channels, module.kernel_size, stride=module.stride,
-                                 padding=module.padding, dilation=module.dilation, groups=module.groups, bias=False,
-                                 padding_mode=module.padding_mode)
+    conv = torch_conv_cls(module.dims)(
+        module.in_channels, module.out_channels, module.kernel_size, stride=module.stride, padding=module.padding,
+        dilation=module.dilation, groups=module.groups, bias=False, padding_mode=module.padding_mode)
     with torch.no_grad():
         conv.weight.copy_(exact_sum_kernel(module.kernel(), module.kernel_sum))
     return conv
@@ -212,6 +213,8 @@ def plain(model: nn.Module) -> nn.Module:
             return PlainStandardize()
         if isinstance(module, UNet):
             return PlainUNet(module)
+        if type(module) is onednn.Conv3d:  # it changes only the CPU dispatch: torch's class serves
+            module.__class__ = nn.Conv3d
         return module
 
     def walk(parent: nn.Module) -> None:

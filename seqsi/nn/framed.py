@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import torch
 
+from .onednn import cpu_inference
+
 ENABLED = True  # benchmarks/framed.py turns it off to time the plain path beside this one
 _BUFFER = "_seqsi_reflect_frame"
 
 
 def framing_enabled(x: torch.Tensor) -> bool:
     """On CPU, no autograd, tracing, scripting or compiling, and every spatial side long enough to reflect."""
-    return (ENABLED and x.device.type == "cpu" and not (x.requires_grad and torch.is_grad_enabled())
-            and not torch.jit.is_tracing() and not torch.jit.is_scripting() and not torch.compiler.is_compiling()
-            and x.dim() > 2 and min(x.shape[2:]) > 1)
+    return ENABLED and cpu_inference(x) and x.dim() > 2 and min(x.shape[2:]) > 1
 
 
 def framed_empty(x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .onednn import Conv3d, conv3d
+
 
 def check_dims(dims: int, name: str = "dims") -> int:
     if not isinstance(dims, int) or isinstance(dims, bool) or dims not in (1, 2, 3):
@@ -24,10 +26,17 @@ def ntuple(value: int | Sequence[int], dims: int, name: str) -> tuple[int, ...]:
 
 
 def conv_fn(dims: int):
-    return (F.conv1d, F.conv2d, F.conv3d)[check_dims(dims) - 1]
+    """F.conv*d; in 3D the one that takes oneDNN where torch's size rule misses it (see onednn)."""
+    return (F.conv1d, F.conv2d, conv3d)[check_dims(dims) - 1]
 
 
 def conv_cls(dims: int) -> type[nn.Module]:
+    """The convolution our models are built of: torch's, with onednn.Conv3d in 3D."""
+    return (nn.Conv1d, nn.Conv2d, Conv3d)[check_dims(dims) - 1]
+
+
+def torch_conv_cls(dims: int) -> type[nn.Module]:
+    """torch's own class, for models that must not need seqsi (export)."""
     return (nn.Conv1d, nn.Conv2d, nn.Conv3d)[check_dims(dims) - 1]
 
 
