@@ -2,9 +2,10 @@
 
 For a batch of one and a kernel of at most 3 per side, torch's CPU dispatch takes oneDNN for
 a float32 convolution only when N*C*D*H exceeds 20480 elements: a product written for 2D
-inputs that leaves out a volume's last dim. A 3D UNet's full-resolution levels (1 x 32 x 24³
-is 18432 by that count) then run on torch's own im2col kernel, which benchmarks/conv3d.py
-measures 1.6x to 5.9x slower than oneDNN. Here the same threshold counts the whole input; 2D inputs are unchanged, since
+inputs that leaves out a volume's last dim. A 3D UNet's full-resolution levels on a small
+crop (1 x 32 x 24³ is 18432 by that count) then run on torch's own im2col kernel, which
+benchmarks/conv3d.py measures 1.6x to 5.9x slower than oneDNN; larger inputs already pass
+torch's count. Here the same threshold counts the whole input; 2D inputs are unchanged, since
 torch's product already covers them. Only in inference on CPU (float32, no autograd, tracing,
 scripting, compiling or export): there the two kernels differ by float rounding alone.
 """
