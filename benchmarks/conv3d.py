@@ -42,7 +42,7 @@ def main() -> None:
             x = torch.randn(1, c_in, side, side, side, generator=gen)
             w = torch.randn(c_out, c_in, 3, 3, 3, generator=gen) / (27 * c_in) ** 0.5
             cases = {"torch": lambda: F.conv3d(x, w, padding=1),
-                     "ours": lambda: onednn.conv3d(x, w, None, 1, 1, 1, 1)}
+                     "ours": lambda: onednn.conv3d(x, w, None, (1, 1, 1), (1, 1, 1), (1, 1, 1), 1)}
             diff = (cases["torch"]() - cases["ours"]()).abs().max().item()
             s = alternated(cases, args.rounds)
             print(f"{f'{c_in} -> {c_out} x {side}³':<18} {s['torch'] * 1e3:>7.2f}ms {s['ours'] * 1e3:>7.2f}ms "

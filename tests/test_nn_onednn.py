@@ -78,12 +78,12 @@ def test_models_are_built_of_it_in_3d_and_keep_torchs_state_dict_and_outputs():
     with torch.no_grad():
         assert "aten::mkldnn_convolution" in kernels(lambda: model(x))
         torch.testing.assert_close(model(x), reference(x), rtol=1e-4, atol=1e-5)
-    flat = build_model("drunet", "standard", 2, widths=(8, 16), blocks=1)
-    assert {type(m) for m in flat.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)} <= {
+    model2d = build_model("drunet", "standard", 2, widths=(8, 16), blocks=1)
+    assert {type(m) for m in model2d.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)} <= {
         torch.nn.Conv2d, torch.nn.ConvTranspose2d}  # 2D: torch's rule already counts every dim
 
 
-def test_training_keeps_torchs_kernel_and_gradients():
+def test_training_keeps_torchs_kernel():
     torch.manual_seed(0)
     model = build_model("drunet", "affeq_telescopic", 3, widths=(32, 64), blocks=1).train()
     x = volume((1, 1, 16, 16, 16), 4).requires_grad_(True)

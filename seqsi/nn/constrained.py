@@ -140,7 +140,7 @@ class ConstrainedConv(ConstrainedWeight):
             framed = reflect_padded(x, self.padding) if self.padding_mode == "reflect" else None
             mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
             x = F.pad(x, pad_arg(self.padding), mode=mode) if framed is None else framed
-        return conv_fn(self.dims)(x, self.kernel(), None, self.stride, 0, self.dilation, self.groups)
+        return conv_fn(self.dims)(x, self.kernel(), None, self.stride, (0,) * self.dims, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return (

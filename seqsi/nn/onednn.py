@@ -45,15 +45,13 @@ def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
         x: input, N x C x D x H x W.
         weight: kernel, C_out x C/groups x kD x kH x kW.
         bias: one per output channel, or None.
-        stride: one int or three, as F.conv3d takes it.
-        padding: one int or three, with zeros.
-        dilation: one int or three.
+        stride: three ints, as nn.Conv3d stores them.
+        padding: three ints, with zeros.
+        dilation: three ints.
         groups: channel groups.
     """
     if missed_by_torch(x, weight, groups):
-        triple = lambda v: (v,) * 3 if isinstance(v, int) else tuple(v)  # noqa: E731
-        return torch.mkldnn_convolution(x.contiguous(), weight.contiguous(), bias, triple(padding), triple(stride),
-                                        triple(dilation), groups)
+        return torch.mkldnn_convolution(x.contiguous(), weight.contiguous(), bias, padding, stride, dilation, groups)
     return torch.nn.functional.conv3d(x, weight, bias, stride, padding, dilation, groups)
 
 
