@@ -29,6 +29,33 @@ def test_gpu_script_rejects_unknown_arguments():
     assert proc.returncode == 2 and "unknown argument --fast" in proc.stderr
 
 
+def _gpu_script_with_stage_statuses(tmp_path, statuses: dict[str, int]):
+    """gpu.sh --device cpu --tiny with an interpreter that runs nothing: each benchmark script exits
+    with the given status (0 if not given), and so does gpu.sh's own `-c 'import torch'` check.
+    What is tested is gpu.sh's stage bookkeeping alone."""
+    cases = "".join(f"    *{name}*) exit {rc} ;;\n" for name, rc in statuses.items())
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/bash\ncase "$1" in\n{cases}esac\nexit 0\n')
+    fake.chmod(0o755)
+    return subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "--device", "cpu", "--tiny"],
+                          capture_output=True, text=True, env={**_env(), "PYTHON": str(fake)})
+
+
+def test_gpu_script_tells_a_missed_target_from_a_failed_stage(tmp_path):
+    missed = _gpu_script_with_stage_statuses(tmp_path, {"overhead.py": 3})
+    assert missed.returncode == 3, missed.stdout + missed.stderr
+    assert missed.stdout.count("ran through and missed a target") == 2  # the fp32 and bf16 stages
+    assert "a target missed (--tiny" in missed.stdout and "failed stage" not in missed.stdout
+
+    failed = _gpu_script_with_stage_statuses(tmp_path, {"overhead.py": 3, "memory.py": 1})
+    assert failed.returncode == 1
+    assert "stage exited with status 1: one paper-scale train step" in failed.stdout
+    assert "with a failed stage" in failed.stdout
+
+    clean = _gpu_script_with_stage_statuses(tmp_path, {})
+    assert clean.returncode == 0 and "target missed" not in clean.stdout and "failed" not in clean.stdout
+
+
 @pytest.mark.slow
 def test_memory_case_reports_the_rise_of_its_own_peak():
     """One case in a fresh process: the AffEq train step's peak exceeds the RSS before it."""
