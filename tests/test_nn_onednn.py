@@ -66,6 +66,22 @@ def test_everything_else_is_left_to_torch(case):
             assert onednn.missed_by_torch(x, weight, groups)  # the same call outside autograd is served
 
 
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate", "circular"])
+def test_other_padding_modes_pad_as_torch_and_then_take_the_same_dispatch(padding_mode):
+    torch.manual_seed(0)
+    ours = onednn.Conv3d(32, 16, 3, padding=1, padding_mode=padding_mode).eval()
+    theirs = torch.nn.Conv3d(32, 16, 3, padding=1, padding_mode=padding_mode).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x = volume((1, 32, 10, 10, 10))  # padded to 12³: N*C*D*H = 4608 <= 20480 < 55296
+    with torch.no_grad():
+        assert "aten::mkldnn_convolution" in kernels(lambda: ours(x))
+        assert "aten::mkldnn_convolution" not in kernels(lambda: theirs(x))
+        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+    same = onednn.Conv3d(32, 16, 3, padding="same", padding_mode=padding_mode)
+    with torch.no_grad():  # a padding given as a string keeps nn.Conv3d's own path
+        torch.testing.assert_close(same(x), F.conv3d(F.pad(x, (1,) * 6, mode=padding_mode), same.weight, same.bias))
+
+
 def test_models_are_built_of_it_in_3d_and_keep_torchs_state_dict_and_outputs():
     torch.manual_seed(0)
     model = build_model("drunet", "standard", 3, widths=(32, 64), blocks=1).eval()

@@ -15,6 +15,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 SMALL = 20480  # torch's own threshold (aten/src/ATen/native/Convolution.cpp, use_mkldnn)
 ENABLED = True  # benchmarks/conv3d.py turns it off to time torch's dispatch beside this one
@@ -52,13 +53,19 @@ def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
     """
     if missed_by_torch(x, weight, groups):
         return torch.mkldnn_convolution(x.contiguous(), weight.contiguous(), bias, padding, stride, dilation, groups)
-    return torch.nn.functional.conv3d(x, weight, bias, stride, padding, dilation, groups)
+    return F.conv3d(x, weight, bias, stride, padding, dilation, groups)
 
 
 class Conv3d(nn.Conv3d):
-    """nn.Conv3d (same parameters, same state dict) whose zero-padded calls go through `conv3d`."""
+    """nn.Conv3d (same parameters, same state dict) whose calls go through `conv3d`: after F.pad
+    for the other padding modes, as nn.Conv3d pads them. Padding given as a string ("same",
+    "valid") keeps nn.Conv3d's own path."""
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        if self.padding_mode != "zeros" or isinstance(self.padding, str):
+        if isinstance(self.padding, str):
             return super()._conv_forward(input, weight, bias)
-        return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            padding = (0, 0, 0)
+        return conv3d(input, weight, bias, self.stride, padding, self.dilation, self.groups)
