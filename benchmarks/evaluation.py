@@ -2,9 +2,9 @@
 14 clean passes over the same images, through the same runner (seqsi.engine.evaluate).
 
 The corrupted copies are generated on the fly from a seed, on the model's device; the target
-(issue 4) is a ratio of at most 1.25 (exit status 3 if missed). Both sides alternate within each repeat; the figure is
-the median ratio. Images are random uint8 CIFAR-shaped tensors (the cost does not depend on
-their content).
+(issue 4) is a ratio of at most 1.25 (exit status 3 if missed). Both sides alternate within
+each repeat; the figure is the median ratio. Images are random uint8 CIFAR-shaped tensors
+(the cost does not depend on their content).
 
     python benchmarks/evaluation.py                    # paper network, CPU
     python benchmarks/evaluation.py --device cuda --images 10000
