@@ -16,28 +16,45 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${PYTHON:-}" ]; then PY=$PYTHON; elif [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-    echo "gpu.sh: $PY cannot import torch; set PYTHON to an interpreter with the project installed" >&2
-    exit 2
-fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 DEVICE=cuda
 TINY=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --device) DEVICE=$2; shift 2 ;;
+        --device) DEVICE=${2:-}; shift $(($# > 1 ? 2 : 1)) ;;
         --tiny) TINY=1; shift ;;
         *) echo "gpu.sh: unknown argument $1 (expected --device cuda|cpu, --tiny)" >&2; exit 2 ;;
     esac
 done
-
+if [ "$DEVICE" != cuda ] && [ "$DEVICE" != cpu ]; then
+    echo "gpu.sh: --device: expected cuda or cpu, got '$DEVICE'" >&2
+    exit 2
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# one start-up of the interpreter checks torch, and on cuda the GPU, and names it
+CHECK='import sys
+try:
+    import torch
+except ImportError:
+    sys.exit(4)
+if sys.argv[1] == "cuda":
+    if not torch.cuda.is_available():
+        sys.exit(5)
+    p = torch.cuda.get_device_properties(0)
+    print(f"GPU: {p.name}, {p.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, CUDA {torch.version.cuda}")'
+rc=0
+"$PY" -c "$CHECK" "$DEVICE" || rc=$?
+if [ $rc = 5 ]; then
+    echo "gpu.sh: no CUDA GPU visible to torch (torch.cuda.is_available() is False); run it on a GPU" \
+         "machine, or check the script with: benchmarks/gpu.sh --device cpu --tiny" >&2
+    exit 2
+elif [ $rc = 4 ]; then
+    echo "gpu.sh: $PY cannot import torch; set PYTHON to an interpreter with the project installed" >&2
+    exit 2
+elif [ $rc != 0 ]; then
+    echo "gpu.sh: checking torch and the device with $PY failed (status $rc, see above)" >&2
+    exit 2
+fi
 if [ "$DEVICE" = cuda ]; then
-    if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
-        echo "gpu.sh: no CUDA GPU visible to torch (torch.cuda.is_available() is False); run it on a GPU" \
-             "machine, or check the script with: benchmarks/gpu.sh --device cpu --tiny" >&2
-        exit 2
-    fi
-    "$PY" -c 'import torch; p = torch.cuda.get_device_properties(0); print(f"GPU: {p.name}, {p.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, CUDA {torch.version.cuda}")'
     nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader 2>/dev/null || true
 fi
 PAPER=()

@@ -23,15 +23,28 @@ def test_gpu_script_fails_clearly_without_a_gpu():
     assert proc.stdout == ""  # no stage started
 
 
-def test_gpu_script_rejects_unknown_arguments():
-    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "--fast"], capture_output=True, text=True,
-                          env=_env())
-    assert proc.returncode == 2 and "unknown argument --fast" in proc.stderr
+def test_gpu_script_rejects_unknown_arguments_and_devices():
+    for args, message in ((["--fast"], "unknown argument --fast"), (["--device", "gpu"], "expected cuda or cpu, got 'gpu'"),
+                          (["--device"], "expected cuda or cpu, got ''")):
+        proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), *args], capture_output=True, text=True,
+                              env=_env())
+        assert proc.returncode == 2 and message in proc.stderr, args
+        assert proc.stdout == ""
+
+
+def test_gpu_script_names_an_interpreter_without_torch(tmp_path):
+    bare = tmp_path / "python"  # the project's interpreter without its site-packages: torch cannot be imported
+    bare.write_text(f'#!/bin/bash\nexec {sys.executable} -S "$@"\n')
+    bare.chmod(0o755)
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "--device", "cpu", "--tiny"],
+                          capture_output=True, text=True, env={**_env(), "PYTHON": str(bare)})
+    assert proc.returncode == 2 and f"{bare} cannot import torch" in proc.stderr
+    assert proc.stdout == ""
 
 
 def _gpu_script_with_stage_statuses(tmp_path, statuses: dict[str, int]):
     """gpu.sh --device cpu --tiny with an interpreter that runs nothing: each benchmark script exits
-    with the given status (0 if not given), and so does gpu.sh's own `-c 'import torch'` check.
+    with the given status (0 if not given), and so does gpu.sh's own check of torch.
     What is tested is gpu.sh's stage bookkeeping alone."""
     cases = "".join(f"    *{name}*) exit {rc} ;;\n" for name, rc in statuses.items())
     fake = tmp_path / "python"

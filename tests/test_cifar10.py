@@ -19,11 +19,24 @@ TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
 def script(name, *args, check=True, env=None):
-    result = subprocess.run([sys.executable, str(FOLDER / name), *map(str, args)], capture_output=True, text=True,
-                            cwd=FOLDER, env={**os.environ, "OMP_NUM_THREADS": "2", **(env or {})})
-    if check and result.returncode:
-        raise AssertionError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
+    return scripts_at_once((name, *args), check=check, env=env)[0]
+
+
+def scripts_at_once(*calls, check=True, env=None, threads=None):
+    """Run the experiment's scripts side by side, each call (name, *args) a process of its own
+    with `threads` torch threads (default: the 2 cores shared out), and wait for all of them."""
+    threads = threads or max(1, 2 // len(calls))
+    procs = [subprocess.Popen([sys.executable, str(FOLDER / name), *map(str, args)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=FOLDER,
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads), **(env or {})})
+             for name, *args in calls]
+    results = []
+    for (name, *_), proc in zip(calls, procs):
+        stdout, stderr = proc.communicate()
+        if check and proc.returncode:
+            raise AssertionError(f"{name} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+    return results
 
 
 def write_cifar_layout(root: Path, per_batch=4, n_test=6) -> dict:
@@ -89,11 +102,9 @@ def test_missing_truncated_and_hostile_data_files(tmp_path):
 def digits_runs(tmp_path_factory):
     """Quick-preset Standard and SEqSI on digits: train -> eval -> invariance -> table."""
     out = tmp_path_factory.mktemp("digits")
-    for mode in ("standard", "seqsi_avg"):
-        script("train.py", "--dataset", "digits", "--preset", "quick", "--model", mode, "--seed", "3", "--out", out,
-               "--no_progress")
-    script("eval.py", out)
-    script("evaluate_invariance.py", out)
+    scripts_at_once(*[("train.py", "--dataset", "digits", "--preset", "quick", "--model", mode, "--seed", "3",
+                       "--out", out, "--no_progress") for mode in ("standard", "seqsi_avg")])
+    scripts_at_once(("eval.py", out), ("evaluate_invariance.py", out))
     script("generate_res_table.py", out)
     return out
 
@@ -150,10 +161,10 @@ def test_torchrun_data_parallel_writes_one_checkpoint_that_eval_reads(tmp_path):
 
 
 def test_incompatible_flags_and_foreign_checkpoints(tmp_path):
-    result = script("train.py", "--dataset", "digits", "--affine_aug", "--random_aug", check=False)
-    assert result.returncode == 2 and "not allowed with argument" in result.stderr
     from seqsi.engine.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "best.pt", {"experiment": "czi", "model_spec": {}})
-    result = script("eval.py", tmp_path / "best.pt", check=False)
-    assert result.returncode != 0 and "belongs to experiment 'czi', not 'cifar10'" in result.stderr
+    flags, foreign = scripts_at_once(("train.py", "--dataset", "digits", "--affine_aug", "--random_aug"),
+                                     ("eval.py", tmp_path / "best.pt"), check=False)
+    assert flags.returncode == 2 and "not allowed with argument" in flags.stderr
+    assert foreign.returncode != 0 and "belongs to experiment 'czi', not 'cifar10'" in foreign.stderr
