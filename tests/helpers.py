@@ -1,5 +1,6 @@
 """Shared test utilities."""
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,3 +22,11 @@ def load_script(folder: Path, name: str):
     finally:
         sys.path.remove(str(folder))
     return module
+
+
+def side_by_side(*calls: dict) -> list[subprocess.CompletedProcess]:
+    """Start every call (subprocess.Popen keyword arguments, args included) at once, then wait
+    for all of them: independent scripts, mostly an interpreter's start-up, share the 2 cores."""
+    procs = [subprocess.Popen(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **call) for call in calls]
+    outputs = [proc.communicate() for proc in procs]
+    return [subprocess.CompletedProcess(proc.args, proc.returncode, *output) for proc, output in zip(procs, outputs)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import side_by_side
 
 from seqsi.data.classification import load_cifar10
 from seqsi.photometric import load_suite
@@ -22,20 +23,16 @@ def script(name, *args, check=True, env=None):
     return scripts_at_once((name, *args), check=check, env=env)[0]
 
 
-def scripts_at_once(*calls, check=True, env=None, threads=None):
-    """Run the experiment's scripts side by side, each call (name, *args) a process of its own
-    with `threads` torch threads (default: the 2 cores shared out), and wait for all of them."""
-    threads = threads or max(1, 2 // len(calls))
-    procs = [subprocess.Popen([sys.executable, str(FOLDER / name), *map(str, args)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=FOLDER,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads), **(env or {})})
-             for name, *args in calls]
-    results = []
-    for (name, *_), proc in zip(calls, procs):
-        stdout, stderr = proc.communicate()
-        if check and proc.returncode:
-            raise AssertionError(f"{name} failed ({proc.returncode}):\n{stdout}\n{stderr}")
-        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+def scripts_at_once(*calls, check=True, env=None):
+    """The experiment's scripts side by side, each call (name, *args) a process of its own, the
+    2 cores shared out between them."""
+    threads = str(max(1, 2 // len(calls)))
+    results = side_by_side(*[dict(args=[sys.executable, str(FOLDER / name), *map(str, args)], cwd=FOLDER,
+                                  env={**os.environ, "OMP_NUM_THREADS": threads, **(env or {})})
+                             for name, *args in calls])
+    for (name, *_), result in zip(calls, results):
+        if check and result.returncode:
+            raise AssertionError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return results
 
 

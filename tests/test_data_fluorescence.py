@@ -1,12 +1,12 @@
 """The synthetic 3D fluorescence generator: reproducible, self-consistent, artifacts only where added."""
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import side_by_side
 from scipy import ndimage as ndi
 
 from seqsi.data.bioimage import BioimageDataset, artifact_sets, read_image, read_mask, read_score, read_spacing
@@ -169,12 +169,10 @@ def test_command_line_entry_writes_data_and_preview(tmp_path):
     cmd = [sys.executable, str(REPO / "object_localization/3D/generate_synthetic.py"), "--out", str(out),
            "--preset", "quick", "--n-train", "1", "--n-val", "0", "--n-test", "1", "--shape", "8", "24", "24",
            "--artifact_levels", "3", "--preview", str(png)]
-    bad = subprocess.Popen(cmd[:2] + ["--out", str(tmp_path / "bad"), "--voxel_size", "0.4", "-1", "0.2"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # meanwhile, on the other core
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    done, bad = side_by_side(dict(args=cmd, env={**os.environ, "MPLBACKEND": "Agg"}),
+                             dict(args=cmd[:2] + ["--out", str(tmp_path / "bad"), "--voxel_size", "0.4", "-1", "0.2"]))
     assert done.returncode == 0, done.stderr
     assert "arti_3" in done.stdout and png.stat().st_size > 0 and (tmp_path / "preview_max.png").is_file()
     assert read_image(out / "test/arti_3/images/test_0000.tif").shape == (8, 24, 24)
-    bad_stderr = bad.communicate()[1]
-    assert bad.returncode == 2 and "voxel_size" in bad_stderr and "Traceback" not in bad_stderr
+    assert bad.returncode == 2 and "voxel_size" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()

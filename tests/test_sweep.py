@@ -11,7 +11,7 @@ import textwrap
 import time
 
 import pytest
-from helpers import ROOT, load_script
+from helpers import ROOT, load_script, side_by_side
 
 from seqsi.engine.experiment import resolve_config, run_folder
 from seqsi.engine.localization import method_names, run_dir_for
@@ -343,12 +343,10 @@ def test_run_all_seeds_runs_nothing_for_empty_lists(tmp_path):
     cases = {CIFAR: {"DATASET": "digits", "QUICK": "1", "SEEDS": "5", "MODES": "", "TELESCOPIC": ""},
              CZI: {"QUICK": "1", "TRAIN_TYPES": ""}, LOC2D: {"QUICK": "1", "LOSSES": ""},
              LOC3D: {"QUICK": "1", "GROUPS_": ""}}
-    started = {folder: subprocess.Popen(["bash", str(folder / "scripts" / "run_all_seeds.sh")], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True,
-                                        env={**ENV, "PYTHON": sys.executable, "OUT": str(tmp_path / folder.name), **env})
-               for folder, env in cases.items()}  # side by side: each is mostly the interpreter's start-up
-    for folder, proc in started.items():
-        stdout, stderr = proc.communicate()
-        assert proc.returncode == 0, stderr
-        assert ": 0 runs in" in stdout and "0 to run" in stdout, stdout
+    done = side_by_side(*[dict(args=["bash", str(folder / "scripts" / "run_all_seeds.sh")],
+                               env={**ENV, "PYTHON": sys.executable, "OUT": str(tmp_path / folder.name), **env})
+                          for folder, env in cases.items()])  # each is mostly the interpreter's start-up
+    for folder, result in zip(cases, done):
+        assert result.returncode == 0, result.stderr
+        assert ": 0 runs in" in result.stdout and "0 to run" in result.stdout, result.stdout
         assert not (tmp_path / folder.name).exists()
