@@ -13,7 +13,7 @@ from helpers import side_by_side
 
 from seqsi.data.classification import load_cifar10
 from seqsi.photometric import load_suite
-from seqsi.report.tables import load_results
+from seqsi.report.results import load_results
 
 FOLDER = Path(__file__).resolve().parents[1] / "classification" / "cifar10"
 TORCHRUN = Path(sys.executable).with_name("torchrun")

@@ -4,7 +4,8 @@ import pytest
 
 from helpers import ROOT, load_script
 from seqsi.cli import guarded
-from seqsi.report.tables import aggregate, load_results, write_results
+from seqsi.report.results import load_results, write_results
+from seqsi.report.tables import aggregate
 
 CIFAR = ROOT / "classification" / "cifar10"
 

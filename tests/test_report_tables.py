@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from seqsi.report.results import load_results, write_results
 from seqsi.report.tables import (
     MissingRun,
     MissingRunsError,
     aggregate,
     latex_escape,
-    load_results,
     merge_tables,
     per_seed_tables,
     read_table,
-    write_results,
     write_table,
 )
 

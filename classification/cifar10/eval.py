@@ -20,7 +20,7 @@ from seqsi.engine.classification import load_splits, robustness_rows
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS, find_checkpoints, run_folder
 from seqsi.engine.config import ModelSection
-from seqsi.report.tables import write_results
+from seqsi.report.results import write_results
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,7 @@ from seqsi.engine.experiment import find_checkpoints
 from seqsi.invariance.metrics import invariance_table
 from seqsi.engine.config import ModelSection
 from seqsi.photometric import CIFAR_INVARIANCE_CASES
-from seqsi.report.tables import write_results
+from seqsi.report.results import write_results
 
 INVARIANCE = "invariance.csv"
 METRICS = ("mismatch_pct", "mean_abs_err", "max_abs_err", "mean_abs_err_rescaled", "max_abs_err_rescaled")

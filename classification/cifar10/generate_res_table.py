@@ -15,7 +15,8 @@ from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.nn import mode_labels
 from seqsi.photometric import load_suite
 from seqsi.report.plots import plot_grouped_bars
-from seqsi.report.tables import aggregate, load_results, write_table
+from seqsi.report.results import load_results
+from seqsi.report.tables import aggregate, write_table
 
 METHOD_ORDER = ["standard", "seq", "seqsi", "seqsi_telescopic", "affeq", "affeq_telescopic", "zscore", "seqsi_sym"]
 VARIANT_ORDER = ["base", "norm-instance", "norm-batch", "norm-layer", "norm-mix", "dropout-0.3", "aug-affine",

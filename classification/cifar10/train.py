@@ -15,7 +15,7 @@ from seqsi.cli import guarded
 from seqsi.engine import load_model
 from seqsi.engine.classification import load_splits, robustness_rows, resolve_training_config, train_classifier
 from seqsi.engine.experiment import RESULTS, add_common_arguments, run_folder, run_training
-from seqsi.report.tables import write_results
+from seqsi.report.results import write_results
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -21,7 +21,7 @@ from seqsi.engine import load_model
 from seqsi.engine.distributed import select_device
 from seqsi.engine.experiment import RESULTS, find_checkpoints, is_complete, run_folder
 from seqsi.engine.config import ModelSection
-from seqsi.report.tables import write_results
+from seqsi.report.results import write_results
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,8 @@ from seqsi.data.cryoet import TOMO_TYPES
 from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.nn import mode_labels
 from seqsi.report.plots import plot_grouped_bars
-from seqsi.report.tables import MissingRunsError, aggregate, load_results, write_table
+from seqsi.report.results import load_results
+from seqsi.report.tables import MissingRunsError, aggregate, write_table
 
 METHOD_ORDER = ["standard", "seqsi", "seq", "affeq", "zscore", "seqsi_sym", "seqsi_telescopic", "affeq_telescopic"]
 TITLES = {"macro_accuracy": "macro accuracy (%)", "accuracy": "accuracy (%)", "macro_f1": "macro-F1 (%)"}

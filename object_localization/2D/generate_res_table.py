@@ -18,7 +18,8 @@ from loc2d import METHODS, invariance_cases, labels
 from seqsi.cli import guarded
 from seqsi.engine.experiment import add_table_arguments, table_folder
 from seqsi.engine.localization import test_sets_of
-from seqsi.report.tables import aggregate, load_results, write_table
+from seqsi.report.results import load_results
+from seqsi.report.tables import aggregate, write_table
 
 
 def method_order(rows, wanted=None) -> list[tuple[str, str]]:

@@ -21,7 +21,8 @@ from seqsi.cli import guarded
 from seqsi.data.bioimage import artifact_folder_name
 from seqsi.data.fluorescence import ARTIFACT_LEVELS
 from seqsi.engine.experiment import table_folder
-from seqsi.report.tables import load_results, per_seed_tables, write_table
+from seqsi.report.results import load_results
+from seqsi.report.tables import per_seed_tables, write_table
 
 
 def not_evaluated_note(names: list[str]) -> str:

@@ -1,1 +1,1 @@
-"""Result tables (CSV, Markdown, LaTeX; mean ± std over seeds) and figures (PNG)."""
+"""Results files (results.csv), result tables (CSV, Markdown, LaTeX; mean ± std over seeds) and figures (PNG)."""

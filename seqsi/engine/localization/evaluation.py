@@ -21,7 +21,7 @@ from ...data.crops import minmax_unit
 from ...io import read_csv, write_csv
 from ...localization import get_loss, predict_maps
 from ...photometric import load_suite
-from ...report.tables import write_results
+from ...report.results import write_results
 from ...report.views import save_orthogonal_views, save_overlay_2d
 from ..evaluate import test_set_generator
 from ..runcheck import load_localization_model, transfer_folder

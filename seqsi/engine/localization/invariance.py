@@ -13,7 +13,7 @@ import torch.nn as nn
 from ...data.crops import minmax_unit
 from ...localization import get_loss, predict_map
 from ...photometric import LOCALIZATION_INVARIANCE_CASES
-from ...report.tables import write_results
+from ...report.results import write_results
 from ..runcheck import load_localization_model
 from .config import DTYPES, method_names, run_fields
 from .data import load_items
