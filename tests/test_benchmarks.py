@@ -1,6 +1,7 @@
 """The benchmark scripts' own plumbing (no timing is asserted)."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,17 @@ def test_gpu_script_fails_clearly_without_a_gpu():
     assert proc.returncode == 2
     assert "no CUDA GPU visible to torch" in proc.stderr and "--device cpu --tiny" in proc.stderr
     assert proc.stdout == ""  # no stage started
+
+
+def test_gpu_script_stage_limits_fit_in_eight_minutes():
+    """The issue's bound: with every full-size stage stopped at its limit, and 20 s for the
+    interpreter's start and the GPU check, the whole script still ends within 8 minutes."""
+    script = (ROOT / "benchmarks" / "gpu.sh").read_text()
+    full = script.split("\nelse\n", 1)[1].split("\nfi\n", 1)[0]
+    limits = {name: int(value) for name, value in re.findall(r"\b(T\d)=(\d+)", full)}
+    stages = re.findall(r'^stage "\$(T\d)"', script, re.M)
+    assert len(stages) == 4 and set(stages) <= set(limits)
+    assert sum(limits[t] for t in stages) + 20 <= 8 * 60
 
 
 def test_gpu_script_rejects_unknown_arguments_and_devices():
