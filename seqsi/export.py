@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import json
-import zipfile
+import warnings
 from pathlib import Path
 from typing import List
 
@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .engine.checkpoint import is_torchscript
 from .io import atomic_path
 from .models import input_channels, model_from_spec
 from .models.unet import UNet
@@ -266,8 +267,10 @@ def export_model(model: nn.Module, to: str, out: str | Path) -> Path:
         if to == "state_dict":
             torch.save({**info, "state_dict": flat.state_dict()}, tmp)
         elif to == "torchscript":
-            scripted = torch.jit.script(flat)
-            torch.jit.save(scripted, str(tmp), _extra_files={METADATA: json.dumps(info)})
+            with warnings.catch_warnings():  # torch deprecates TorchScript (README: Export); asked for, it is no news
+                warnings.filterwarnings("ignore", r"`torch\.jit\.(script|save)` is deprecated", FutureWarning)
+                scripted = torch.jit.script(flat)
+                torch.jit.save(scripted, str(tmp), _extra_files={METADATA: json.dumps(info)})
         else:
             _export_onnx(flat, example_input(model), tmp, info)
     return out
@@ -309,7 +312,9 @@ class ScriptedModel(nn.Module):
         self.in_channels = _scripted_in_channels(scripted)
 
     def _apply(self, fn, recurse=True):
-        self.scripted._apply(fn)
+        with warnings.catch_warnings():  # nn.Module._apply reads .grad of the scripted (non-leaf) weights: harmless
+            warnings.filterwarnings("ignore", r"The \.grad attribute of a Tensor that is not a leaf", UserWarning)
+            self.scripted._apply(fn)
         return super()._apply(fn, recurse)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -330,14 +335,6 @@ def _attach(model: nn.Module, info: dict) -> nn.Module:
     return model.eval()
 
 
-def is_torchscript(path: str | Path) -> bool:
-    """A TorchScript archive holds code/ entries; a torch.save archive does not."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        return any("/code/" in n for n in z.namelist())
-
-
 def load_export(path: str | Path) -> nn.Module:
     """Load a TorchScript or state_dict export as a module with seqsi_spec and seqsi_mode."""
     path = Path(path)
@@ -345,7 +342,9 @@ def load_export(path: str | Path) -> nn.Module:
         raise FileNotFoundError(f"export not found: {path}")
     if is_torchscript(path):
         files = {METADATA: ""}
-        scripted = torch.jit.load(str(path), map_location="cpu", _extra_files=files)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"`torch\.jit\.load` is deprecated", FutureWarning)
+            scripted = torch.jit.load(str(path), map_location="cpu", _extra_files=files)
         if not files[METADATA]:
             raise ValueError(f"{path}: TorchScript file without {METADATA} metadata (not exported by seqsi export)")
         info = json.loads(files[METADATA])

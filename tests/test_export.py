@@ -119,6 +119,16 @@ def test_export_cli_from_a_checkpoint_and_bad_input(tmp_path, capsys):
     assert main(["certify", "--checkpoint", str(tmp_path / "junk.pt")]) == 2
 
 
+def test_a_torchscript_export_is_named_as_such_where_a_checkpoint_is_expected(tmp_path):
+    from seqsi.engine.checkpoint import load_checkpoint
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # torch's TorchScript deprecation is not repeated at the user
+        path = export_model(net("unet2d", "seqsi"), "torchscript", tmp_path / "nuclei.ts")
+        load_export(path)
+    with pytest.raises(ValueError, match=r"nuclei\.ts is a TorchScript file .*torch\.jit\.load"):
+        load_checkpoint(path)  # torch.load's own message would speak of weights_only and unpickling
+
+
 @pytest.mark.parametrize("key,mode", [("unet2d", "seqsi"), pytest.param("unet3d", "affeq", marks=pytest.mark.slow),
                                       pytest.param("resnet2d", "zscore", marks=pytest.mark.slow)])
 def test_onnx_export_equals_the_original_in_onnxruntime(tmp_path, key, mode):

@@ -6,6 +6,7 @@ evaluation script needs nothing but the file.
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ def load_checkpoint(path: str | Path, experiment: str | None = None, map_locatio
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if is_torchscript(path):
+        raise ValueError(f"{path} is a TorchScript file (seqsi export --to torchscript), not a SEqSI checkpoint: "
+                         "pass the run folder or its best.pt, or run the export with torch.jit.load")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated, corrupted, or not a torch file at all
@@ -39,6 +43,15 @@ def load_checkpoint(path: str | Path, experiment: str | None = None, map_locatio
             f"checkpoint {path} belongs to experiment {payload.get('experiment')!r}, not {experiment!r}"
         )
     return payload
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """A TorchScript archive (seqsi export's .ts) holds code/ entries; a torch.save archive does not."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any("/code/" in n for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):  # not a zip, or a damaged one: the caller's reader says what is wrong
+        return False
 
 
 def load_model(path: str | Path, experiment: str | None = None, map_location: str | torch.device = "cpu") -> nn.Module:
