@@ -24,6 +24,7 @@ weights of the plain modules, loadable into `plain(build_model(spec))` (`load_ex
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import warnings
@@ -256,6 +257,14 @@ def example_input(model: nn.Module, size: int | None = None) -> torch.Tensor:
     return torch.rand(2, input_channels(model), *([side] * dims), generator=torch.Generator().manual_seed(0))
 
 
+@contextlib.contextmanager
+def _torchscript_asked_for():
+    """Torch deprecates TorchScript (README: Export); to a user who asked for it, that is no news."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", FutureWarning)
+        yield
+
+
 def export_model(model: nn.Module, to: str, out: str | Path) -> Path:
     """Write `model` as a state_dict, TorchScript or ONNX file (atomically); returns the path."""
     if to not in TARGETS:
@@ -267,8 +276,7 @@ def export_model(model: nn.Module, to: str, out: str | Path) -> Path:
         if to == "state_dict":
             torch.save({**info, "state_dict": flat.state_dict()}, tmp)
         elif to == "torchscript":
-            with warnings.catch_warnings():  # torch deprecates TorchScript (README: Export); asked for, it is no news
-                warnings.filterwarnings("ignore", r"`torch\.jit\.(script|save)` is deprecated", FutureWarning)
+            with _torchscript_asked_for():
                 scripted = torch.jit.script(flat)
                 torch.jit.save(scripted, str(tmp), _extra_files={METADATA: json.dumps(info)})
         else:
@@ -342,8 +350,7 @@ def load_export(path: str | Path) -> nn.Module:
         raise FileNotFoundError(f"export not found: {path}")
     if is_torchscript(path):
         files = {METADATA: ""}
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", r"`torch\.jit\.load` is deprecated", FutureWarning)
+        with _torchscript_asked_for():
             scripted = torch.jit.load(str(path), map_location="cpu", _extra_files=files)
         if not files[METADATA]:
             raise ValueError(f"{path}: TorchScript file without {METADATA} metadata (not exported by seqsi export)")

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from seqsi import build_model
 from seqsi.cli import main
-from seqsi.engine.checkpoint import save_checkpoint
+from seqsi.engine.checkpoint import load_checkpoint, save_checkpoint
 from seqsi.export import exact_sum_kernel, export_model, load_export, plain
 from seqsi.invariance.audit import audit, randomize_state
 from seqsi.nn.constrained import ConstrainedConv, ConstrainedWeight
@@ -120,7 +120,6 @@ def test_export_cli_from_a_checkpoint_and_bad_input(tmp_path, capsys):
 
 
 def test_a_torchscript_export_is_named_as_such_where_a_checkpoint_is_expected(tmp_path):
-    from seqsi.engine.checkpoint import load_checkpoint
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)  # torch's TorchScript deprecation is not repeated at the user
         path = export_model(net("unet2d", "seqsi"), "torchscript", tmp_path / "nuclei.ts")
